@@ -1,0 +1,16 @@
+# Two commands for a fresh machine (each does its own set-up and is idempotent):
+#   make demo   start a local Neo4j, load the bundled sample graph, pull it back
+#   make test   run the whole test suite against a real Neo4j it starts itself
+.PHONY: demo test venv bench
+
+venv:
+	@scripts/bootstrap.sh >/dev/null
+
+demo: venv
+	.venv/bin/kgcomplete demo
+
+test: venv
+	.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	.venv/bin/python benchmarks/neo4j_io.py

@@ -1,0 +1,138 @@
+"""`kgcomplete`: one entry point, thin over the library.
+
+Each command calls one library function. Errors from the library become one line on
+stderr and exit code 1; no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from kgcomplete.errors import KGCompleteError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
+                  help="Knowledge-graph completion for Neo4j.")
+neo4j_app = typer.Typer(no_args_is_help=True, help="A local Neo4j 5.26 server without Docker.")
+app.add_typer(neo4j_app, name="neo4j")
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="kgcomplete.toml settings file",
+                                                   envvar="KGC_CONFIG")]
+UriOpt = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: NEO4J_URI or bolt://127.0.0.1:7687)")]
+UserOpt = Annotated[Optional[str], typer.Option("--username", help="Neo4j user (default: NEO4J_USERNAME or neo4j)")]
+DbOpt = Annotated[Optional[str], typer.Option("--database", help="database name (default: NEO4J_DATABASE or neo4j)")]
+DirOpt = Annotated[Optional[Path], typer.Option("--dir", help="instance folder (default: KGC_NEO4J_DIR or ~/.local/share/kgcomplete/neo4j)")]
+BoltOpt = Annotated[int, typer.Option("--bolt-port", help="Bolt port on 127.0.0.1")]
+HttpOpt = Annotated[int, typer.Option("--http-port", help="HTTP (Browser) port on 127.0.0.1")]
+
+
+def _settings(config: Path | None, uri: str | None, username: str | None, database: str | None):
+    from kgcomplete.config import load_settings
+
+    return load_settings(config, neo4j={"uri": uri, "username": username, "database": database})
+
+
+def _split(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+# ---------------------------------------------------------------------- neo4j
+@neo4j_app.command("start")
+def neo4j_start(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474,
+                heap: Annotated[str, typer.Option(help="JVM heap size")] = "1g") -> None:
+    """Start the local server (fetching the jars once) and wait until Bolt answers."""
+    import os
+
+    from kgcomplete.neo4j.local import LocalNeo4j
+
+    server = LocalNeo4j(dir, bolt_port=bolt_port, http_port=http_port, heap=heap,
+                        password=os.environ.get("NEO4J_PASSWORD") or None)
+    typer.echo(server.start().describe())
+    if os.environ.get("NEO4J_PASSWORD") is None and server.password_on_file():
+        typer.echo(f"  user neo4j; password kept in {server.home / 'kgcomplete-local.json'} (read automatically)")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop(dir: DirOpt = None) -> None:
+    """Stop the local server."""
+    from kgcomplete.neo4j.local import LocalNeo4j
+
+    stopped = LocalNeo4j(dir).stop()
+    typer.echo("Neo4j stopped" if stopped else "Neo4j was not running")
+
+
+@neo4j_app.command("status")
+def neo4j_status(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474) -> None:
+    """Say whether the local server runs, with its Bolt URI and Browser URL."""
+    from kgcomplete.neo4j.local import LocalNeo4j
+
+    status = LocalNeo4j(dir, bolt_port=bolt_port, http_port=http_port).status()
+    typer.echo(status.describe())
+    raise typer.Exit(0 if status.running else 3)
+
+
+# ---------------------------------------------------------------------- load / pull
+@app.command("load")
+def load(path: Annotated[Path, typer.Argument(help="dataset folder (train.tsv ...) or one triples file")],
+         splits: Annotated[str, typer.Option(help="splits of a dataset folder to load, comma-separated")] = "train",
+         batch_size: Annotated[int, typer.Option(help="rows per transaction")] = 10_000,
+         config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Load triples into Neo4j (idempotent: loading twice changes nothing)."""
+    from kgcomplete.neo4j.connection import connect, translate_errors
+    from kgcomplete.neo4j.loader import load_triples, read_input
+
+    settings = _settings(config, uri, username, database)
+    data = read_input(path, _split(splits) or ["train"])  # validate before connecting
+    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
+        report = load_triples(driver, data, settings.graph, database=settings.neo4j.database,
+                              batch_size=batch_size)
+    typer.echo(report.describe())
+
+
+@app.command("pull")
+def pull_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="snapshot file to write (.npz)")],
+             labels: Annotated[Optional[str], typer.Option(help="only nodes with one of these labels (comma-separated)")] = None,
+             types: Annotated[Optional[str], typer.Option(help="only these relationship types (comma-separated)")] = None,
+             seeds: Annotated[Optional[str], typer.Option(help="k-hop pull around these keys (comma-separated)")] = None,
+             hops: Annotated[int, typer.Option(help="hops around the seeds")] = 2,
+             fan_out: Annotated[Optional[int], typer.Option(help="at most this many neighbours per node and hop")] = None,
+             config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Pull a subgraph into a KGraph snapshot file."""
+    from kgcomplete.neo4j.connection import connect, translate_errors
+    from kgcomplete.neo4j.connector import pull
+
+    settings = _settings(config, uri, username, database)
+    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
+        graph = pull(driver, settings.graph, database=settings.neo4j.database, labels=_split(labels),
+                     types=_split(types), seeds=_split(seeds), hops=hops, fan_out=fan_out)
+    graph.save(out)
+    typer.echo(f"pulled {graph.summary()} -> {out}")
+
+
+# ---------------------------------------------------------------------- demo
+@app.command("demo")
+def demo(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474) -> None:
+    """The main job on the embedded default: start a local Neo4j, load the bundled sample
+    graph, pull it back and report."""
+    from kgcomplete.demo import run_demo
+
+    run_demo(home=dir, bolt_port=bolt_port, http_port=http_port, echo=typer.echo)
+
+
+def main() -> None:
+    """Console-script entry point: library errors become one line and exit code 1."""
+    try:
+        app()
+    except KGCompleteError as e:
+        typer.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""Typed settings: a TOML file, then environment variables, then explicit overrides.
+
+Connection settings use Neo4j's own variable names (``NEO4J_URI``, ``NEO4J_USERNAME``,
+``NEO4J_PASSWORD``, ``NEO4J_DATABASE``). Precedence, lowest first: defaults, the config
+file, the environment, CLI flags / keyword overrides. (The environment beats the file so
+one config file serves every deployment; see ARCHITECTURE.md.)
+
+When no password is given anywhere and the URI is the local server's, the password that
+``kgcomplete neo4j start`` generated is read from the local instance folder.
+
+Example:
+    >>> s = load_settings(None, env={}, neo4j={"uri": "bolt://127.0.0.1:17687"})
+    >>> s.neo4j.uri, s.graph.key_property
+    ('bolt://127.0.0.1:17687', 'uid')
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from kgcomplete.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENV_NAMES = {"uri": "NEO4J_URI", "username": "NEO4J_USERNAME", "password": "NEO4J_PASSWORD",
+             "database": "NEO4J_DATABASE"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Neo4jSettings(_Strict):
+    """Where the graph lives. ``password`` is a secret: it never prints."""
+
+    uri: str = "bolt://127.0.0.1:7687"
+    username: str = "neo4j"
+    password: SecretStr | None = None
+    database: str = "neo4j"
+
+    @field_validator("uri")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if not v.split("://")[0] in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}:
+            raise ValueError(f"{v!r} is not a Neo4j URI (bolt://host:port or neo4j://host:port)")
+        return v
+
+
+class GraphSettings(_Strict):
+    """Which part of the database is the knowledge graph, and how nodes are addressed."""
+
+    base_label: str = Field("Entity", description="label every entity carries; the key constraint is on it ('' = any node)")
+    key_property: str = Field("uid", description="node property that holds each entity's stable key")
+    name_property: str = Field("name", description="node property shown as the entity's name")
+    labels: list[str] = Field(default_factory=list, description="pull only nodes with one of these labels")
+    relationship_types: list[str] = Field(default_factory=list, description="pull only these relationship types")
+    features: list[str] | None = Field(None, description="numeric properties to use as features (None = all)")
+
+    @field_validator("key_property", "name_property")
+    @classmethod
+    def _non_empty(cls, v: str) -> str:
+        if not v:
+            raise ValueError("must not be empty")
+        return v
+
+
+class Settings(_Strict):
+    neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
+    graph: GraphSettings = Field(default_factory=GraphSettings)
+
+
+def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
+                  **overrides: Mapping[str, Any]) -> Settings:
+    """Read settings from ``path`` (TOML), the environment and ``overrides``.
+
+    ``overrides`` are per-section dicts, e.g. ``neo4j={"uri": ...}``; ``None`` values are
+    ignored so CLI flags that were not given do not override anything.
+    """
+    env = os.environ if env is None else env
+    data: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        data = _read_toml(Path(path))
+    conn = data.setdefault("neo4j", {})
+    for key, var in ENV_NAMES.items():
+        if env.get(var):
+            conn[key] = env[var]
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        source = f" in {path}" if path is not None else ""
+        raise ConfigError(f"setting '{where}'{source}: {err['msg']}") from None
+    if settings.neo4j.password is None:
+        from kgcomplete.neo4j.local import LocalNeo4j
+
+        local = LocalNeo4j()
+        if local.serves(settings.neo4j.uri) and (pw := local.password_on_file()):
+            settings.neo4j.password = SecretStr(pw)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"setting '{key}' in {path}: expected a [{key}] table")
+    return data
