@@ -1,0 +1,68 @@
+"""The CLI, in-process: load, pull, and one clear line for every failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import count, free_port
+from typer.testing import CliRunner
+
+from kgcomplete.cli import app
+from kgcomplete.graph import KGraph
+
+runner = CliRunner()
+
+
+def env_for(settings) -> dict[str, str]:
+    return {"NEO4J_URI": settings.neo4j.uri, "NEO4J_PASSWORD": settings.neo4j.password.get_secret_value()}
+
+
+def test_load_then_pull(driver, settings, datasets_dir, tmp_path):
+    res = runner.invoke(app, ["load", str(datasets_dir / "nations"), "--splits", "train,valid"], env=env_for(settings))
+    assert res.exit_code == 0, res.output
+    assert "created 14 nodes" in res.output
+    assert count(driver, "MATCH ()-[r]->() RETURN count(r)") == 1592 + 199
+    out = tmp_path / "snap.npz"
+    res = runner.invoke(app, ["pull", "--out", str(out), "--seeds", "usa", "--hops", "1", "--fan-out", "3"],
+                        env=env_for(settings))
+    assert res.exit_code == 0, res.output
+    g = KGraph.load(out)
+    assert "usa" in g.entities and g.num_entities == 4
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kgcomplete.cli", *args], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", **env}, timeout=120)
+
+
+def test_unreachable_server_is_one_line(tmp_path):
+    f = tmp_path / "t.tsv"
+    f.write_text("a\tR\tb\n")
+    proc = _run_cli(["load", str(f)], {"NEO4J_URI": f"bolt://127.0.0.1:{free_port()}", "NEO4J_PASSWORD": "x"})
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: cannot reach Neo4j")
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_wrong_password_is_one_line_and_not_echoed(settings, tmp_path):
+    f = tmp_path / "t.tsv"
+    f.write_text("a\tR\tb\n")
+    proc = _run_cli(["load", str(f)], {"NEO4J_URI": settings.neo4j.uri, "NEO4J_PASSWORD": "wrong-pass-123"})
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "refused the credentials" in proc.stderr
+    assert "wrong-pass-123" not in proc.stderr + proc.stdout
+
+
+def test_malformed_file_is_one_line(settings, tmp_path):
+    f = tmp_path / "t.tsv"
+    f.write_text("a\tR\n")
+    proc = _run_cli(["load", str(f)], env_for(settings))
+    assert proc.returncode == 1 and proc.stderr.strip() == f"error: {f}:1: expected 3 fields (head, relation, tail), found 2"
+
+
+def test_bad_config_names_the_key(tmp_path):
+    cfg = tmp_path / "kgcomplete.toml"
+    cfg.write_text('[graph]\nkey_propery = "uid"\n')
+    proc = _run_cli(["pull", "--out", str(tmp_path / "x.npz"), "--config", str(cfg)], {})
+    assert proc.returncode == 1 and "graph.key_propery" in proc.stderr and str(cfg) in proc.stderr
