@@ -37,7 +37,8 @@ def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
     """A driver for ``settings``; with ``verify``, checks the server and credentials now."""
     password = settings.password.get_secret_value() if settings.password is not None else ""
     driver = neo4j.GraphDatabase.driver(settings.uri, auth=(settings.username, password),
-                                        connection_timeout=10.0, max_transaction_retry_time=15.0)
+                                        connection_timeout=10.0, max_transaction_retry_time=15.0,
+                                        notifications_min_severity="OFF")
     if verify:
         try:
             with translate_errors(settings):
