@@ -1,0 +1,14 @@
+// Accept one suggestion: in one transaction, create the real relationship of the
+// suggested type (unless it exists already) and mark the suggestion accepted.
+// :param id => 'paste an id from pending.cypher'
+// :param reviewer => 'your name'
+MATCH (a)-[s:SUGGESTED {id: $id}]->(b)
+SET s.review_lock = true REMOVE s.review_lock   // lock it, then read its status
+WITH a, s, b WHERE s.status = 'pending'
+CALL (a, s, b) {
+  WITH a, s, b WHERE NOT EXISTS { MATCH (a)-[r]->(b) WHERE type(r) = s.type }
+  CREATE (a)-[r:$(s.type)]->(b)
+  SET r.kgc_suggestion = s.id, r.kgc_accepted_at = datetime()
+}
+SET s.status = 'accepted', s.reviewed_at = datetime(), s.reviewed_by = $reviewer, s.updated_at = datetime()
+RETURN s.id AS id, s.head_key AS head, s.type AS type, s.tail_key AS tail, s.status AS status

@@ -1,0 +1,9 @@
+// Pending suggestions, most probable first.
+// :param limit => 25
+// :param type => null          (or a relationship type, e.g. 'P530')
+MATCH (a)-[s:SUGGESTED]->(b)
+WHERE s.status = 'pending' AND ($type IS NULL OR s.type = $type)
+RETURN s.id AS id, s.head_key AS head, s.type AS type, s.tail_key AS tail,
+       round(s.probability, 3) AS probability, s.rank AS rank, s.evidence AS evidence, s.run_id AS run
+ORDER BY s.probability DESC, s.id
+LIMIT $limit

@@ -1,0 +1,113 @@
+"""Review suggestions: list, accept, reject, statistics, and the decisions made so far.
+
+Every function runs a statement from ``cypher/review/*.cypher``, the very files an analyst
+pastes into Neo4j Browser, so the CLI and Browser can never disagree.
+
+Example:
+    >>> rows = list_pending(driver, limit=10)                          # doctest: +SKIP
+    >>> accept(driver, rows[0]["id"], reviewer="ana")                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import neo4j
+
+from kgcomplete.errors import KGCompleteError
+
+REVIEW_DIR = Path(__file__).resolve().parents[1] / "cypher" / "review"
+METADATA = {"app": "kgcomplete", "op": "review"}
+
+
+class ReviewError(KGCompleteError):
+    """A review action cannot be applied (unknown id, already reviewed ...)."""
+
+
+@lru_cache(maxsize=None)
+def statement(name: str) -> str:
+    """The text of ``cypher/review/<name>.cypher``."""
+    path = REVIEW_DIR / f"{name}.cypher"
+    return path.read_text()
+
+
+def _run(driver: neo4j.Driver, name: str, database: str, write: bool, **params: Any) -> list[dict[str, Any]]:
+    @neo4j.unit_of_work(metadata={**METADATA, "statement": name})
+    def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+        return [r.data() for r in tx.run(statement(name), params)]
+
+    with driver.session(database=database) as session:
+        return session.execute_write(work) if write else session.execute_read(work)
+
+
+def list_pending(driver: neo4j.Driver, *, limit: int = 25, type: str | None = None,
+                 database: str = "neo4j") -> list[dict[str, Any]]:
+    """Pending suggestions, most probable first (``pending.cypher``)."""
+    return _run(driver, "pending", database, False, limit=int(limit), type=type)
+
+
+def for_node(driver: neo4j.Driver, node: str, *, database: str = "neo4j") -> list[dict[str, Any]]:
+    """Every suggestion touching the node with key ``node`` (``for_node.cypher``)."""
+    return _run(driver, "for_node", database, False, node=node)
+
+
+def accept(driver: neo4j.Driver, id: str, *, reviewer: str, database: str = "neo4j") -> dict[str, Any]:
+    """Accept one suggestion: the real relationship is created in the same transaction."""
+    rows = _run(driver, "accept", database, True, id=id, reviewer=reviewer)
+    if not rows:
+        raise ReviewError(_why_not(driver, id, database))
+    return rows[0]
+
+
+def accept_above(driver: neo4j.Driver, min_probability: float, *, reviewer: str, type: str | None = None,
+                 database: str = "neo4j") -> list[dict[str, Any]]:
+    """Accept every pending suggestion with ``probability >= min_probability``."""
+    if not 0.0 <= min_probability <= 1.0:
+        raise ReviewError(f"min_probability must be between 0 and 1, not {min_probability}")
+    return _run(driver, "accept_above", database, True, min_probability=float(min_probability),
+                reviewer=reviewer, type=type)
+
+
+def reject(driver: neo4j.Driver, id: str, *, reviewer: str, database: str = "neo4j") -> dict[str, Any]:
+    """Reject one suggestion; it is kept, never proposed again, and used as a hard negative."""
+    rows = _run(driver, "reject", database, True, id=id, reviewer=reviewer)
+    if not rows:
+        raise ReviewError(_why_not(driver, id, database))
+    return rows[0]
+
+
+def stats(driver: neo4j.Driver, *, database: str = "neo4j") -> dict[str, list[dict[str, Any]]]:
+    """Counts by relationship type and by run."""
+    return {"by_type": _run(driver, "stats_by_type", database, False),
+            "by_run": _run(driver, "stats_by_run", database, False)}
+
+
+def _why_not(driver: neo4j.Driver, id: str, database: str) -> str:
+    records, _, _ = driver.execute_query("MATCH ()-[s:SUGGESTED {id: $id}]->() RETURN s.status AS status",
+                                         id=id, database_=database)
+    if not records:
+        return f"no suggestion with id {id!r}"
+    return f"suggestion {id!r} is already {records[0]['status']}"
+
+
+@dataclass
+class Decisions:
+    """Suggestions by status, as ``(head_key, type, tail_key)``: the feedback for training."""
+
+    pending: list[tuple[str, str, str]] = field(default_factory=list)
+    accepted: list[tuple[str, str, str]] = field(default_factory=list)
+    rejected: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def decisions(driver: neo4j.Driver, *, database: str = "neo4j") -> Decisions:
+    """Every suggestion's (head, type, tail) grouped by status."""
+    out = Decisions()
+    records, _, _ = driver.execute_query(
+        "MATCH ()-[s:SUGGESTED]->() RETURN s.status AS status, s.head_key AS h, s.type AS t, s.tail_key AS o",
+        database_=database, routing_=neo4j.RoutingControl.READ)
+    for r in records:
+        getattr(out, r["status"], []).append((r["h"], r["t"], r["o"]))
+    return out
