@@ -18,6 +18,8 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
                   help="Knowledge-graph completion for Neo4j.")
 neo4j_app = typer.Typer(no_args_is_help=True, help="A local Neo4j 5.26 server without Docker.")
 app.add_typer(neo4j_app, name="neo4j")
+review_app = typer.Typer(no_args_is_help=True, help="Review suggestions (the statements of cypher/review/).")
+app.add_typer(review_app, name="review")
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="kgcomplete.toml settings file",
                                                    envvar="KGC_CONFIG")]
@@ -110,6 +112,98 @@ def pull_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="snapshot fil
                      types=_split(types), seeds=_split(seeds), hops=hops, fan_out=fan_out)
     graph.save(out)
     typer.echo(f"pulled {graph.summary()} -> {out}")
+
+
+# ---------------------------------------------------------------------- review
+ReviewerOpt = Annotated[str, typer.Option("--reviewer", envvar="KGC_REVIEWER", help="who reviews (default: $USER)")]
+
+
+def _reviewer(value: str) -> str:
+    import getpass
+
+    return value or getpass.getuser()
+
+
+def _review(fn, config, uri, username, database, **kwargs):
+    from kgcomplete.neo4j.connection import connect, translate_errors
+
+    settings = _settings(config, uri, username, database)
+    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
+        return fn(driver, database=settings.neo4j.database, **kwargs)
+
+
+def _table(rows: list[dict], columns: list[str]) -> None:
+    if not rows:
+        typer.echo("(none)")
+        return
+    text = [[("; ".join(map(str, v)) if isinstance(v, list) else str(v)) for v in (r.get(c) for c in columns)]
+            for r in rows]
+    widths = [min(60, max(len(c), *(len(t[i]) for t in text))) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    for t in text:
+        typer.echo("  ".join(v[:w].ljust(w) for v, w in zip(t, widths)))
+
+
+@review_app.command("list")
+def review_list(limit: Annotated[int, typer.Option(help="how many")] = 25,
+                type: Annotated[Optional[str], typer.Option("--type", help="only this relationship type")] = None,
+                node: Annotated[Optional[str], typer.Option(help="every suggestion touching this node key")] = None,
+                config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Pending suggestions, most probable first (or all suggestions of one node)."""
+    from kgcomplete.neo4j import review
+
+    if node:
+        rows = _review(review.for_node, config, uri, username, database, node=node)
+        _table(rows, ["id", "head", "type", "tail", "status", "probability", "evidence"])
+    else:
+        rows = _review(review.list_pending, config, uri, username, database, limit=limit, type=type)
+        _table(rows, ["id", "head", "type", "tail", "probability", "evidence"])
+
+
+@review_app.command("accept")
+def review_accept(ids: Annotated[Optional[list[str]], typer.Argument(help="suggestion ids")] = None,
+                  above: Annotated[Optional[float], typer.Option(help="accept every pending suggestion with probability >= this")] = None,
+                  type: Annotated[Optional[str], typer.Option("--type", help="with --above: only this type")] = None,
+                  reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
+                  username: UserOpt = None, database: DbOpt = None) -> None:
+    """Accept suggestions: each becomes the real relationship, in one transaction."""
+    from kgcomplete.neo4j import review
+
+    if above is None and not ids:
+        raise typer.BadParameter("give suggestion ids or --above P")
+    rows = []
+    if above is not None:
+        rows += _review(review.accept_above, config, uri, username, database, min_probability=above,
+                        reviewer=_reviewer(reviewer), type=type)
+    for sid in ids or []:
+        rows.append(_review(review.accept, config, uri, username, database, id=sid, reviewer=_reviewer(reviewer)))
+    typer.echo(f"accepted {len(rows)} suggestion(s)")
+    _table(rows, ["id", "head", "type", "tail"])
+
+
+@review_app.command("reject")
+def review_reject(ids: Annotated[list[str], typer.Argument(help="suggestion ids")], reviewer: ReviewerOpt = "",
+                  config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
+                  database: DbOpt = None) -> None:
+    """Reject suggestions: kept as rejected, never proposed again, used as hard negatives."""
+    from kgcomplete.neo4j import review
+
+    rows = [_review(review.reject, config, uri, username, database, id=sid, reviewer=_reviewer(reviewer))
+            for sid in ids]
+    typer.echo(f"rejected {len(rows)} suggestion(s)")
+
+
+@review_app.command("stats")
+def review_stats(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
+                 database: DbOpt = None) -> None:
+    """Suggestions by type and by run."""
+    from kgcomplete.neo4j import review
+
+    st = _review(review.stats, config, uri, username, database)
+    typer.echo("by type:")
+    _table(st["by_type"], ["type", "pending", "accepted", "rejected", "mean_probability"])
+    typer.echo("by run:")
+    _table(st["by_run"], ["run", "status", "model", "written", "updated", "skipped", "pending", "accepted", "rejected"])
 
 
 # ---------------------------------------------------------------------- demo
