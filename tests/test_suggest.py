@@ -1,0 +1,85 @@
+"""Suggest: candidates, type constraints, exclusions, calibration and evidence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from planted import planted_graph
+
+from kgcomplete.errors import GraphError
+from kgcomplete.graph import KGraph
+from kgcomplete.models import make_model
+from kgcomplete.suggest import Calibrator, SuggestPolicy, allowed_entities, suggest
+from kgcomplete.train import fit
+
+
+@pytest.fixture(scope="module")
+def trained():
+    train, test = planted_graph()
+    fit_train, calib = train.split(valid=0.0, test=0.15, seed=1)[0::2]
+    model = fit("complex", fit_train, None, epochs=60, dim=32, progress=False, seed=0).model
+    return fit_train, calib, test, model
+
+
+def test_calibrator_recovers_a_logistic_model():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=20000) * 3
+    y = (rng.random(20000) < 1 / (1 + np.exp(-(0.7 * x - 1.0)))).astype(float)
+    c = Calibrator.fit(x, y)
+    assert abs(c.a - 0.7) < 0.05 and abs(c.b + 1.0) < 0.1
+    with pytest.raises(GraphError, match="both kinds"):
+        Calibrator.fit(x, np.ones_like(x))
+
+
+def test_suggestions_find_held_out_edges_with_calibrated_probabilities(trained):
+    train, calib_split, test, model = trained
+    calib = Calibrator.fit_heldout(model, train, calib_split)
+    assert calib.ece is not None and 0 <= calib.ece < 0.25
+    props = suggest(model, train, calib, SuggestPolicy(relation_types=["jump", "same_group"], top_k=3,
+                                                       min_probability=0.0, max_total=40))
+    assert len(props) == 40
+    known = set(train.labeled_triples())
+    assert not any((s.head, s.type, s.tail) in known for s in props)
+    truth = set(test.labeled_triples()) | set(calib_split.labeled_triples())
+    hits = [(s.head, s.type, s.tail) in truth for s in props]
+    # ~60 true missing edges among ~3,000 candidates: random precision is about 2%
+    assert np.mean(hits[:10]) >= 0.5 and np.mean(hits[:20]) >= 0.3, hits
+    probs = [s.probability for s in props]
+    assert probs == sorted(probs, reverse=True) and all(0 <= p <= 1 for p in probs)
+    jumps = [s for s in props if s.type == "jump" and (s.head, s.type, s.tail) in truth]
+    assert jumps and any("jump(X,Y) <=" in e for s in jumps for e in s.evidence)
+    high = suggest(model, train, calib, SuggestPolicy(relation_types=["jump"], min_probability=0.9, max_total=5))
+    assert all(s.probability >= 0.9 for s in high) and len(high) <= 5
+
+
+def test_exclusions_hold(trained):
+    train, calib_split, _, model = trained
+    calib = Calibrator(1.0, 0.0)
+    props = suggest(model, train, calib, SuggestPolicy(relation_types=["same_group"], top_k=40, min_probability=0,
+                                                       max_total=10**6))
+    banned = [(s.head, s.type, s.tail) for s in props[:10]]
+    again = suggest(model, train, calib, SuggestPolicy(relation_types=["same_group"], top_k=40, min_probability=0,
+                                                       max_total=10**6), exclude=banned)
+    assert not set(banned) & {(s.head, s.type, s.tail) for s in again}
+    assert len(again) == len(props) - 10
+    assert all(s.head != s.tail for s in again)
+
+
+def test_type_constraints_from_the_graph_and_overrides():
+    rows = [(f"p{i}", "WORKS_AT", f"c{i % 3}") for i in range(9)] + [(f"p{i}", "KNOWS", f"p{i + 1}") for i in range(8)]
+    g = KGraph.from_labeled_triples(rows)
+    g.labels = ["Person", "Company"]
+    g.entity_labels = np.array([[k.startswith("p"), k.startswith("c")] for k in g.entities])
+    model = make_model("complex", g.num_entities, g.num_relations, dim=8)  # untrained: random scores
+    model.entities, model.relations = g.entities, g.relations
+    props = suggest(model, g, Calibrator(), SuggestPolicy(top_k=20, min_probability=0, max_total=10**6))
+    works = [s for s in props if s.type == "WORKS_AT"]
+    assert works and all(s.head.startswith("p") and s.tail.startswith("c") for s in works)
+    assert all(s.head.startswith("p") and s.tail.startswith("p") for s in props if s.type == "KNOWS")
+    r = g.relation_index()["WORKS_AT"]
+    anyone = allowed_entities(g, r, 2, ([], ["Person", "Company"]))
+    assert anyone.all()
+    with pytest.raises(GraphError, match="unknown label"):
+        allowed_entities(g, r, 0, (["Robot"], []))
+    with pytest.raises(GraphError, match="unknown relationship type"):
+        suggest(model, g, Calibrator(), SuggestPolicy(relation_types=["NOPE"]))
