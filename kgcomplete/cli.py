@@ -114,6 +114,25 @@ def pull_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="snapshot fil
     typer.echo(f"pulled {graph.summary()} -> {out}")
 
 
+# ---------------------------------------------------------------------- enrich
+@app.command("enrich")
+def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None,
+               top: Annotated[int, typer.Option(help="suggestions to print")] = 10) -> None:
+    """One enrichment run: pull, train, suggest, write back; prints the top suggestions."""
+    from kgcomplete.jobs import enrich
+    from kgcomplete.neo4j.connection import connect, translate_errors
+
+    settings = _settings(config, uri, username, database)
+    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
+        result = enrich(driver, settings, echo=typer.echo)
+    typer.echo(f"run {result.run_id}: {result.report.describe()}")
+    for s in result.suggestions[:top]:
+        typer.echo(f"  {s.probability:.2f}  ({s.head})-[:{s.type}]->({s.tail})")
+        for line in s.evidence:
+            typer.echo(f"          because {line}")
+    typer.echo("review: `kgcomplete review list`, or cypher/review/pending.cypher in Neo4j Browser")
+
+
 # ---------------------------------------------------------------------- review
 ReviewerOpt = Annotated[str, typer.Option("--reviewer", envvar="KGC_REVIEWER", help="who reviews (default: $USER)")]
 

@@ -72,9 +72,31 @@ class GraphSettings(_Strict):
         return v
 
 
+class ModelSettings(_Strict):
+    """Which link predictor an enrichment run trains, and its budget."""
+
+    name: str = Field("complex", description="a name from kgcomplete.models.MODELS")
+    epochs: int = Field(100, ge=0, description="maximum training epochs")
+    max_seconds: float | None = Field(None, gt=0, description="stop training after this many seconds")
+    valid_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for early stopping and calibration")
+    seed: int = 0
+    options: dict[str, Any] = Field(default_factory=dict, description="model and fit options, e.g. dim, lr")
+
+
+class SuggestSettings(_Strict):
+    """What an enrichment run proposes."""
+
+    relationship_types: list[str] = Field(default_factory=list, description="types to propose ([] = all)")
+    top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
+    min_probability: float = Field(0.5, ge=0, le=1, description="drop suggestions below this probability")
+    max_total: int = Field(1000, ge=1, description="at most this many suggestions per run")
+
+
 class Settings(_Strict):
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    suggest: SuggestSettings = Field(default_factory=SuggestSettings)
 
 
 def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | None = None,

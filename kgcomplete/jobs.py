@@ -1,0 +1,98 @@
+"""An enrichment run: pull -> fit -> calibrate -> propose -> write back, recorded as a KGCRun.
+
+The analysts' decisions close the loop: accepted suggestions are real relationships by the
+next pull (so they train as positives), rejected ones are passed to training as hard
+negatives and are never proposed again; pending ones are not proposed twice.
+
+Example:
+    >>> with connect(settings.neo4j) as driver:                 # doctest: +SKIP
+    ...     result = enrich(driver, settings)
+    >>> result.report.written                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import neo4j
+import numpy as np
+
+from kgcomplete.config import Settings
+from kgcomplete.graph import KGraph
+from kgcomplete.neo4j.connector import pull
+from kgcomplete.neo4j.review import Decisions, decisions
+from kgcomplete.neo4j.writeback import WriteReport, fail_run, finish_run, start_run, write_suggestions
+from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
+from kgcomplete.train import FitResult, fit
+
+
+@dataclass
+class EnrichResult:
+    """What one enrichment run did."""
+
+    run_id: str
+    graph: KGraph
+    fit: FitResult
+    calibrator: Calibrator
+    suggestions: list[Suggestion]
+    report: WriteReport
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float]:
+        out = {"train_seconds": self.fit.seconds, "epochs": float(self.fit.epochs),
+               "suggestions": float(len(self.suggestions))}
+        if self.fit.best_valid_mrr is not None:
+            out["valid_mrr"] = self.fit.best_valid_mrr
+        if self.calibrator.ece is not None:
+            out["calibration_ece"] = self.calibrator.ece
+        return out
+
+
+def hard_negatives(graph: KGraph, rejected: list[tuple[str, str, str]]) -> np.ndarray | None:
+    """Rejected suggestions as index triples of ``graph`` (those whose names it knows)."""
+    e, r = graph.entity_index(), graph.relation_index()
+    rows = [(e[h], r[t], e[o]) for h, t, o in rejected if h in e and t in r and o in e]
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3) if rows else None
+
+
+def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
+           echo: Callable[[str], None] = lambda _: None) -> EnrichResult:
+    """One enrichment run end to end; the run is marked failed if any step fails."""
+    db = settings.neo4j.database
+    m, p = settings.model, settings.suggest
+    clock: dict[str, float] = {}
+    t0 = time.perf_counter()
+    graph = pull(driver, settings.graph, database=db, progress=progress)
+    seen: Decisions = decisions(driver, database=db)
+    clock["pull"] = time.perf_counter() - t0
+    echo(f"pulled {graph.summary()}; {len(seen.pending)} pending, {len(seen.accepted)} accepted, "
+         f"{len(seen.rejected)} rejected suggestions")
+    parameters = {"model": m.name, "epochs": m.epochs, **m.options, "top_k": p.top_k,
+                  "min_probability": p.min_probability, "max_total": p.max_total}
+    run_id = start_run(driver, model=m.name, parameters=parameters, database=db)
+    try:
+        t0 = time.perf_counter()
+        train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
+        fitted = fit(m.name, train, valid, epochs=m.epochs, seed=m.seed, max_seconds=m.max_seconds,
+                     negatives=hard_negatives(graph, seen.rejected), progress=progress, **m.options)
+        clock["train"] = time.perf_counter() - t0
+        echo(f"trained {m.name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
+             f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
+        t0 = time.perf_counter()
+        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k)
+        policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
+                               min_probability=p.min_probability, max_total=p.max_total)
+        props = suggest(fitted.model, graph, calibrator, policy, exclude=seen.pending + seen.rejected,
+                        model_name=m.name)
+        clock["suggest"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report = write_suggestions(driver, run_id, props, settings.graph, database=db, progress=progress)
+        clock["write"] = time.perf_counter() - t0
+        result = EnrichResult(run_id, graph, fitted, calibrator, props, report, clock)
+        finish_run(driver, run_id, report, metrics=result.metrics(), database=db)
+        return result
+    except BaseException as e:
+        fail_run(driver, run_id, e, database=db)
+        raise

@@ -1,0 +1,42 @@
+"""Enrichment runs on a real Neo4j: the loop from pull to reviewed suggestions and back."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import count
+
+from kgcomplete.config import ModelSettings, SuggestSettings
+from kgcomplete.jobs import enrich
+from kgcomplete.neo4j.loader import load_path
+from kgcomplete.neo4j.review import accept, decisions, reject
+from kgcomplete.neo4j.writeback import suggestion_id
+
+
+@pytest.fixture
+def nations(driver, settings, datasets_dir):
+    load_path(driver, datasets_dir / "nations", settings.graph, progress=False)
+    s = settings.model_copy(deep=True)
+    s.model = ModelSettings(name="complex", epochs=30, options={"dim": 32})
+    s.suggest = SuggestSettings(top_k=2, min_probability=0.0, max_total=60)
+    return driver, s
+
+
+def test_enrich_writes_a_run_and_rejected_pairs_never_return(nations):
+    driver, settings = nations
+    first = enrich(driver, settings, progress=False)
+    assert first.report.written == len(first.suggestions) > 0
+    assert count(driver, "MATCH (r:KGCRun {id: $id, status: 'completed'}) RETURN count(r)", id=first.run_id) == 1
+    assert count(driver, "MATCH ()-[s:SUGGESTED {run_id: $id}]->() RETURN count(s)", id=first.run_id) == \
+        len(first.suggestions)
+    bad, good = first.suggestions[0], first.suggestions[1]
+    reject(driver, suggestion_id(bad.head, bad.type, bad.tail), reviewer="t")
+    accept(driver, suggestion_id(good.head, good.type, good.tail), reviewer="t")
+    second = enrich(driver, settings, progress=False)
+    proposed = {(s.head, s.type, s.tail) for s in second.suggestions}
+    assert (bad.head, bad.type, bad.tail) not in proposed and (good.head, good.type, good.tail) not in proposed
+    # pending suggestions of the first run are not proposed twice
+    assert not proposed & {(s.head, s.type, s.tail) for s in first.suggestions}
+    d = decisions(driver)
+    assert d.rejected == [(bad.head, bad.type, bad.tail)] and len(d.accepted) == 1
+    assert count(driver, "MATCH (a {uid: $h})-[r]->(b {uid: $t}) WHERE type(r) = $type RETURN count(r)",
+                 h=good.head, t=good.tail, type=good.type) == 1
