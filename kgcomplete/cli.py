@@ -225,6 +225,20 @@ def review_stats(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt
     _table(st["by_run"], ["run", "status", "model", "written", "updated", "skipped", "pending", "accepted", "rejected"])
 
 
+@app.command("guide")
+def guide(port: Annotated[int, typer.Option(help="port on localhost")] = 8001) -> None:
+    """Serve the reviewers' Neo4j Browser guide and style on localhost until Ctrl-C."""
+    from kgcomplete.neo4j.browser import serve
+
+    server = serve(port)
+    typer.echo(f"In Neo4j Browser run:\n  :play http://localhost:{port}/review.html\n"
+               f"  :style http://localhost:{port}/style.grass\n(Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
 # ---------------------------------------------------------------------- demo
 @app.command("demo")
 def demo(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474) -> None:

@@ -1,6 +1,7 @@
 // Pending suggestions, most probable first.
 // :param limit => 25
-// :param type => null          (or a relationship type, e.g. 'P530')
+// :param type => null
+// (type: null for every type, or one relationship type such as 'P530')
 MATCH (a)-[s:SUGGESTED]->(b)
 WHERE s.status = 'pending' AND ($type IS NULL OR s.type = $type)
 RETURN s.id AS id, s.head_key AS head, s.type AS type, s.tail_key AS tail,

@@ -1,0 +1,37 @@
+"""The Neo4j Browser guide and style: rendered from cypher/review, served on localhost."""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.request
+
+from conftest import free_port
+
+from kgcomplete.neo4j.browser import SLIDES, render_guide, serve
+from kgcomplete.neo4j.review import REVIEW_DIR
+
+
+def test_guide_runs_the_review_statements():
+    page = render_guide()
+    blocks = [html.unescape(b) for b in re.findall(r'<pre class="pre-scrollable code runnable">(.*?)</pre>', page, re.S)]
+    for _, name, _ in SLIDES:
+        assert (REVIEW_DIR / f"{name}.cypher").read_text().strip() in blocks
+    assert {p.name[:-7] for p in REVIEW_DIR.glob("*.cypher")} == {name for _, name, _ in SLIDES}
+    params = [b for b in blocks if b.startswith(":param")]
+    assert params and all(re.fullmatch(r":param \w+ => .+", p) for p in params)
+
+
+def test_guide_and_style_are_served_with_cors():
+    port = free_port()
+    server = serve(port, background=True)
+    try:
+        with urllib.request.urlopen(f"http://localhost:{port}/review.html", timeout=5) as r:
+            assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
+            assert b'<article class="guide">' in r.read()
+        with urllib.request.urlopen(f"http://localhost:{port}/style.grass", timeout=5) as r:
+            style = r.read().decode()
+        assert "relationship.SUGGESTED" in style and "{caption}" in style
+    finally:
+        server.shutdown()
+        server.server_close()
