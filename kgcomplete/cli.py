@@ -130,7 +130,10 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
         typer.echo(f"  {s.probability:.2f}  ({s.head})-[:{s.type}]->({s.tail})")
         for line in s.evidence:
             typer.echo(f"          because {line}")
-    typer.echo("review: `kgcomplete review list`, or cypher/review/pending.cypher in Neo4j Browser")
+    from kgcomplete.neo4j.local import LocalNeo4j
+
+    typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "
+               "run cypher/review/pending.cypher; `kgcomplete guide` serves a guide for :play")
 
 
 # ---------------------------------------------------------------------- review

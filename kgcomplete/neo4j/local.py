@@ -188,7 +188,7 @@ class LocalNeo4j:
                 raise LocalNeo4jError(f"port {port} ({what}) on {HOST} is in use by another process: "
                                       f"stop it or choose another port (--{what.lower()}-port)")
         self._prepare(java, lib)
-        self._record_state(bolt_port=self.bolt_port)
+        self._record_state(bolt_port=self.bolt_port, http_port=self.http_port)
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}
         cmd = [java, *JVM_FLAGS, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-cp", f"{lib}/*",
                "org.neo4j.server.CommunityEntryPoint", f"--home-dir={self.home}",
@@ -283,6 +283,17 @@ class LocalNeo4j:
         data.update(values)
         state.write_text(json.dumps(data))
         state.chmod(0o600)
+
+    @classmethod
+    def browser_url_for(cls, uri: str) -> str:
+        """Best guess at the Neo4j Browser URL of the server at ``uri``."""
+        local = cls()
+        state = local.home / STATE_FILE
+        if local.serves(uri) and state.exists():
+            port = json.loads(state.read_text()).get("http_port", 7474)
+            return f"http://{HOST}:{port}/browser/"
+        host = uri.split("://", 1)[-1].split("/")[0].rsplit(":", 1)[0]
+        return f"http://{host}:7474/browser/"
 
     def serves(self, uri: str) -> bool:
         """True if ``uri`` points at this instance's Bolt port on loopback."""

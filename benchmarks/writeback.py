@@ -1,0 +1,91 @@
+"""Writeback benchmark: SUGGESTED relationships written per second on loopback, as JSON.
+
+A generated graph (default 50,000 nodes, 250,000 relationships) is loaded, then
+``--suggestions`` random proposals (default 200,000) are written by
+``kgcomplete.neo4j.writeback.write_suggestions`` as one run, then written again (the
+idempotent update path). Target: at least 20,000 suggestions/s.
+
+Usage:
+    python benchmarks/writeback.py [--suggestions 200000] [--batch-size 5000]
+
+It starts its own local Neo4j in a temporary folder unless KGC_BENCH_NEO4J_URI (and
+KGC_BENCH_NEO4J_PASSWORD) name a server whose default database it may wipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import tempfile
+
+import numpy as np
+
+from kgcomplete.config import load_settings
+from kgcomplete.neo4j.connection import connect
+from kgcomplete.neo4j.loader import LoadInput, load_triples
+from kgcomplete.neo4j.local import NEO4J_VERSION, LocalNeo4j
+from kgcomplete.neo4j.writeback import finish_run, start_run, write_suggestions
+from kgcomplete.suggest import Suggestion
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=50_000)
+    ap.add_argument("--relationships", type=int, default=250_000)
+    ap.add_argument("--suggestions", type=int, default=200_000)
+    ap.add_argument("--batch-size", type=int, default=5_000)
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    h, t = rng.integers(0, args.nodes, (2, args.relationships))
+    rows = list(dict.fromkeys((f"n{a}", f"R{a % 10}", f"n{b}") for a, b in zip(h.tolist(), t.tolist())))
+    sh, st = rng.integers(0, args.nodes, (2, args.suggestions))
+    pairs = list(dict.fromkeys((f"n{a}", f"R{(a + b) % 10}", f"n{b}") for a, b in zip(sh.tolist(), st.tolist())))
+    props = [Suggestion(a, r, b, float(i), float(rng.random()), 1 + i % 5, [f"evidence for {a} {r} {b}"], "bench")
+             for i, (a, r, b) in enumerate(pairs)]
+
+    uri = os.environ.get("KGC_BENCH_NEO4J_URI")
+    password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
+    tmp = tempfile.TemporaryDirectory(prefix="kgc-bench-")
+    server = None
+    if not uri:
+        password = "bench-password"
+        server = LocalNeo4j(tmp.name, bolt_port=free_port(), http_port=free_port(), password=password, heap="2g")
+        server.start()
+        uri = server.bolt_uri
+    try:
+        settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
+        with connect(settings.neo4j) as driver:
+            with driver.session(database="neo4j") as s:
+                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            load_triples(driver, LoadInput(rows, {}, {}), settings.graph, progress=False)
+            run = start_run(driver, model="bench")
+            first = write_suggestions(driver, run, props, settings.graph, batch_size=args.batch_size, progress=False)
+            finish_run(driver, run, first)
+            run2 = start_run(driver, model="bench")
+            second = write_suggestions(driver, run2, props, settings.graph, batch_size=args.batch_size, progress=False)
+            finish_run(driver, run2, second)
+    finally:
+        if server is not None:
+            server.stop()
+        tmp.cleanup()
+    print(json.dumps({
+        "benchmark": "writeback", "neo4j": NEO4J_VERSION, "nodes": args.nodes, "relationships": len(rows),
+        "suggestions": len(props), "batch_size": args.batch_size,
+        "first_write": {"written": first.written, "skipped": first.skipped, "seconds": round(first.seconds, 2),
+                        "suggestions_per_s": round(len(props) / first.seconds)},
+        "rewrite": {"updated": second.updated, "written": second.written, "seconds": round(second.seconds, 2),
+                    "suggestions_per_s": round(len(props) / second.seconds)},
+        "target_suggestions_per_s": 20_000,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
