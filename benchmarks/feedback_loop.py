@@ -18,28 +18,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import tempfile
 import time
 from pathlib import Path
 
-from kgcomplete.config import ModelSettings, SuggestSettings, load_settings
+from _server import bench_settings
+
+from kgcomplete.config import ModelSettings, SuggestSettings
 from kgcomplete.datasets import read_triples
 from kgcomplete.jobs import enrich
 from kgcomplete.neo4j.connection import connect
 from kgcomplete.neo4j.loader import load_path
-from kgcomplete.neo4j.local import LocalNeo4j
 from kgcomplete.neo4j.review import accept, reject
 from kgcomplete.neo4j.writeback import suggestion_id
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -52,44 +44,27 @@ def main() -> None:
     args = ap.parse_args()
 
     test = set(read_triples(args.dataset / "test.tsv"))
-    uri = os.environ.get("KGC_BENCH_NEO4J_URI")
-    password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
-    tmp = tempfile.TemporaryDirectory(prefix="kgc-feedback-")
-    server = None
-    if not uri:
-        password = "bench-password"
-        server = LocalNeo4j(tmp.name, bolt_port=free_port(), http_port=free_port(), password=password, heap="2g")
-        server.start()
-        uri = server.bolt_uri
-    settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
-    settings.model = ModelSettings(name=args.model, epochs=args.epochs, options={"dim": args.dim})
-    settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top)
     runs = []
-    try:
-        with connect(settings.neo4j) as driver:
-            with driver.session(database="neo4j") as s:
-                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-            load_path(driver, args.dataset, settings.graph, splits=["train"], progress=False)
-            for run in (1, 2):
-                start = time.perf_counter()
-                result = enrich(driver, settings, progress=False)
-                hits = [(s.head, s.type, s.tail) in test for s in result.suggestions]
-                runs.append({"run": run, "precision_at_top": round(sum(hits) / max(len(hits), 1), 3),
-                             "written": result.report.written, "true_in_test": sum(hits),
-                             "valid_mrr": round(result.fit.best_valid_mrr or 0, 4),
-                             "calibration_ece": round(result.calibrator.ece or 0, 4),
-                             "mean_probability": round(sum(s.probability for s in result.suggestions)
-                                                       / max(len(result.suggestions), 1), 3),
-                             "seconds": round(time.perf_counter() - start, 1),
-                             "phase_seconds": {k: round(v, 1) for k, v in result.seconds.items()}})
-                if run == 1:  # the analyst
-                    for s, hit in zip(result.suggestions, hits):
-                        sid = suggestion_id(s.head, s.type, s.tail)
-                        (accept if hit else reject)(driver, sid, reviewer="benchmark")
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
+    with bench_settings() as settings, connect(settings.neo4j) as driver:
+        settings.model = ModelSettings(name=args.model, epochs=args.epochs, options={"dim": args.dim})
+        settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top)
+        load_path(driver, args.dataset, settings.graph, splits=["train"], progress=False)
+        for run in (1, 2):
+            start = time.perf_counter()
+            result = enrich(driver, settings, progress=False)
+            hits = [(s.head, s.type, s.tail) in test for s in result.suggestions]
+            runs.append({"run": run, "precision_at_top": round(sum(hits) / max(len(hits), 1), 3),
+                         "written": result.report.written, "true_in_test": sum(hits),
+                         "valid_mrr": round(result.fit.best_valid_mrr or 0, 4),
+                         "calibration_ece": round(result.calibrator.ece or 0, 4),
+                         "mean_probability": round(sum(s.probability for s in result.suggestions)
+                                                   / max(len(result.suggestions), 1), 3),
+                         "seconds": round(time.perf_counter() - start, 1),
+                         "phase_seconds": {k: round(v, 1) for k, v in result.seconds.items()}})
+            if run == 1:  # the analyst
+                for s, hit in zip(result.suggestions, hits):
+                    sid = suggestion_id(s.head, s.type, s.tail)
+                    (accept if hit else reject)(driver, sid, reviewer="benchmark")
     print(json.dumps({"benchmark": "feedback_loop", "dataset": args.dataset.name, "model": args.model,
                       "epochs": args.epochs, "dim": args.dim, "top": args.top, "runs": runs,
                       "second_higher": runs[1]["precision_at_top"] > runs[0]["precision_at_top"]}, indent=2))

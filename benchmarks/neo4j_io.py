@@ -20,17 +20,15 @@ import argparse
 import json
 import os
 import platform
-import socket
-import tempfile
 import time
 
 import numpy as np
+from _server import bench_settings
 
-from kgcomplete.config import load_settings
 from kgcomplete.neo4j.connection import connect
 from kgcomplete.neo4j.connector import pull
 from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.local import NEO4J_VERSION, LocalNeo4j
+from kgcomplete.neo4j.local import NEO4J_VERSION
 
 
 def generate(n_nodes: int, n_rels: int, n_types: int, seed: int = 0) -> list[tuple[str, str, str]]:
@@ -53,12 +51,6 @@ def bare_read(driver, database: str) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--relationships", type=int, default=1_000_000)
@@ -70,35 +62,17 @@ def main() -> None:
     args = ap.parse_args()
 
     rows = generate(args.nodes, args.relationships, args.types)
-    server = None
-    uri = os.environ.get("KGC_BENCH_NEO4J_URI")
-    password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
-    tmp = tempfile.TemporaryDirectory(prefix="kgc-bench-")
-    if not uri:
-        password = "bench-password"
-        server = LocalNeo4j(tmp.name, bolt_port=free_port(), http_port=free_port(), password=password,
-                            heap=args.heap, pagecache=args.pagecache)
-        server.start()
-        uri = server.bolt_uri
-    try:
-        settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
+    with bench_settings(args.heap, args.pagecache) as settings, connect(settings.neo4j) as driver:
         db = settings.neo4j.database
-        with connect(settings.neo4j) as driver:
-            with driver.session(database=db) as s:
-                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-            report = load_triples(driver, LoadInput(rows, {}, {}), settings.graph, database=db,
-                                  batch_size=args.batch_size, progress=False)
-            reload = load_triples(driver, LoadInput(rows, {}, {}), settings.graph, database=db,
-                                  batch_size=args.batch_size, progress=False)
-            bare_n, bare_s = bare_read(driver, db)  # also warms the page cache for both readers
-            start = time.perf_counter()
-            graph = pull(driver, settings.graph, database=db, progress=False)
-            pull_s = time.perf_counter() - start
-            bare_n, bare_s = bare_read(driver, db)
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
+        report = load_triples(driver, LoadInput(rows, {}, {}), settings.graph, database=db,
+                              batch_size=args.batch_size, progress=False)
+        reload = load_triples(driver, LoadInput(rows, {}, {}), settings.graph, database=db,
+                              batch_size=args.batch_size, progress=False)
+        bare_n, bare_s = bare_read(driver, db)  # also warms the page cache for both readers
+        start = time.perf_counter()
+        graph = pull(driver, settings.graph, database=db, progress=False)
+        pull_s = time.perf_counter() - start
+        bare_n, bare_s = bare_read(driver, db)
     result = {
         "benchmark": "neo4j_io", "neo4j": NEO4J_VERSION, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "nodes": report.nodes_created, "relationships": len(rows), "batch_size": args.batch_size,

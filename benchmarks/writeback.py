@@ -16,24 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import tempfile
 
 import numpy as np
+from _server import bench_settings
 
-from kgcomplete.config import load_settings
 from kgcomplete.neo4j.connection import connect
 from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.local import NEO4J_VERSION, LocalNeo4j
+from kgcomplete.neo4j.local import NEO4J_VERSION
 from kgcomplete.neo4j.writeback import finish_run, start_run, write_suggestions
 from kgcomplete.suggest import Suggestion
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main() -> None:
@@ -51,31 +42,14 @@ def main() -> None:
     props = [Suggestion(a, r, b, float(i), float(rng.random()), 1 + i % 5, [f"evidence for {a} {r} {b}"], "bench")
              for i, (a, r, b) in enumerate(pairs)]
 
-    uri = os.environ.get("KGC_BENCH_NEO4J_URI")
-    password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
-    tmp = tempfile.TemporaryDirectory(prefix="kgc-bench-")
-    server = None
-    if not uri:
-        password = "bench-password"
-        server = LocalNeo4j(tmp.name, bolt_port=free_port(), http_port=free_port(), password=password, heap="2g")
-        server.start()
-        uri = server.bolt_uri
-    try:
-        settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
-        with connect(settings.neo4j) as driver:
-            with driver.session(database="neo4j") as s:
-                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-            load_triples(driver, LoadInput(rows, {}, {}), settings.graph, progress=False)
-            run = start_run(driver, model="bench")
-            first = write_suggestions(driver, run, props, settings.graph, batch_size=args.batch_size, progress=False)
-            finish_run(driver, run, first)
-            run2 = start_run(driver, model="bench")
-            second = write_suggestions(driver, run2, props, settings.graph, batch_size=args.batch_size, progress=False)
-            finish_run(driver, run2, second)
-    finally:
-        if server is not None:
-            server.stop()
-        tmp.cleanup()
+    with bench_settings() as settings, connect(settings.neo4j) as driver:
+        load_triples(driver, LoadInput(rows, {}, {}), settings.graph, progress=False)
+        run = start_run(driver, model="bench")
+        first = write_suggestions(driver, run, props, settings.graph, batch_size=args.batch_size, progress=False)
+        finish_run(driver, run, first)
+        run2 = start_run(driver, model="bench")
+        second = write_suggestions(driver, run2, props, settings.graph, batch_size=args.batch_size, progress=False)
+        finish_run(driver, run2, second)
     print(json.dumps({
         "benchmark": "writeback", "neo4j": NEO4J_VERSION, "nodes": args.nodes, "relationships": len(rows),
         "suggestions": len(props), "batch_size": args.batch_size,

@@ -1,0 +1,45 @@
+"""The Neo4j a benchmark runs against: its own local server in a temporary folder, or the
+server named by KGC_BENCH_NEO4J_URI / KGC_BENCH_NEO4J_PASSWORD (its default database is
+wiped)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from contextlib import contextmanager
+from typing import Iterator
+
+from kgcomplete.config import Settings, load_settings
+from kgcomplete.neo4j.local import LocalNeo4j
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def bench_settings(heap: str = "2g", pagecache: str = "1g") -> Iterator[Settings]:
+    """Settings pointing at an empty database for the duration of the block."""
+    uri = os.environ.get("KGC_BENCH_NEO4J_URI")
+    password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
+    with tempfile.TemporaryDirectory(prefix="kgc-bench-") as tmp:
+        server = None
+        if not uri:
+            password = "bench-password"
+            server = LocalNeo4j(tmp, bolt_port=free_port(), http_port=free_port(), password=password,
+                                heap=heap, pagecache=pagecache)
+            server.start()
+            uri = server.bolt_uri
+        try:
+            settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
+            from kgcomplete.neo4j.connection import connect
+
+            with connect(settings.neo4j) as driver, driver.session(database=settings.neo4j.database) as s:
+                s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            yield settings
+        finally:
+            if server is not None:
+                server.stop()
