@@ -59,6 +59,20 @@ class FitResult:
     seconds: float = 0.0
 
 
+def default_threads() -> int:
+    """All idle cores: ``cpu_count`` minus the 1-minute load average, at least one.
+
+    PyTorch's CPU threads spin while they wait; on cores that other processes keep busy
+    (a database, a second training) two threads can be ten times slower than one.
+    """
+    n = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(n, int(n - busy + 0.5)))
+
+
 def seed_everything(seed: int) -> None:
     """Fix the seeds of Python, NumPy and PyTorch."""
     random.seed(seed)
@@ -98,7 +112,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
             probability under each query's softmax is pushed towards 0. (default: :obj:`None`)
         negative_weight: weight of that term. (default: :obj:`1.0`)
         max_seconds: stop after this much training time. (default: :obj:`None`)
-        threads: torch threads. (default: all cores)
+        threads: torch threads. (default: :func:`default_threads`, all idle cores)
 
     Returns:
         :class:`FitResult`.
@@ -107,7 +121,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         GraphError: ``train`` is empty, ``valid`` does not share its vocabulary, or
             ``negatives`` name unknown entities or relations.
     """
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or default_threads())
     seed_everything(seed)
     if train.num_triples == 0:
         raise GraphError("the training graph has no triples: nothing to learn from")

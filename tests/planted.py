@@ -39,7 +39,7 @@ def planted_graph(seed: int = 0) -> tuple[KGraph, KGraph]:
     return base, base.with_triples(triples[held])
 
 
-def test_subset(test: KGraph, relations: list[str]) -> KGraph:
+def held_out_subset(test: KGraph, relations: list[str]) -> KGraph:
     """Only the test triples of the named relations."""
     ids = [RELATIONS.index(r) for r in relations]
     return test.with_triples(test.triples[np.isin(test.triples[:, 1], ids)])

@@ -10,7 +10,7 @@ from kgcomplete.errors import GraphError
 from kgcomplete.evaluate import evaluate
 from kgcomplete.models import MODELS, LinkPredictor, make_model
 from kgcomplete.train import fit
-from planted import planted_graph, test_subset
+from planted import held_out_subset, planted_graph
 
 # TransE under the 1-N softmax learns the line slowly (neighbours sit |r| apart), hence
 # more epochs and a lower bar; it is trained without the communities it cannot express.
@@ -36,9 +36,9 @@ SETTINGS = {
     "transe": dict(epochs=300, dim=32, lr=0.5),
     "complex": dict(epochs=60, dim=32),
     "rotate": dict(epochs=60, dim=32),
-    "rgcn": dict(epochs=60, dim=32),
-    "vgae": dict(epochs=80, dim=32),
-    "argva": dict(epochs=80, dim=32),
+    "rgcn": dict(epochs=40, dim=32, batch_size=64),
+    "vgae": dict(epochs=40, dim=32, batch_size=64),
+    "argva": dict(epochs=40, dim=32, batch_size=64),
 }
 
 
@@ -57,13 +57,13 @@ def test_model_learns_planted_rules(name, planted):
     if name in LINE_ONLY:
         train = train.with_triples(train.triples[train.triples[:, 1] != 3])
     result = fit(name, train, None, progress=False, seed=0, **SETTINGS.get(name, {}))
-    held_out = test_subset(test, CAN_LEARN[name])
+    held_out = held_out_subset(test, CAN_LEARN[name])
     metrics = evaluate(result.model, held_out, known=[train, test])
     assert metrics["mrr"] >= MIN_MRR.get(name, 0.8), (name, metrics["per_relation"])
     # ... and a model that has not learned anything is far worse on the same triples
     if result.model.trainable:
         untrained = make_model(name, train.num_entities, train.num_relations, **{
-            k: v for k, v in SETTINGS[name].items() if k not in ("epochs", "lr")})
+            k: v for k, v in SETTINGS[name].items() if k not in ("epochs", "lr", "batch_size")})
         untrained.prepare(train)
         assert evaluate(untrained, held_out, known=[train, test])["mrr"] < metrics["mrr"] - 0.3
 
@@ -72,7 +72,7 @@ def test_model_learns_planted_rules(name, planted):
 def test_scoring_interface_is_consistent(name, planted):
     train, _ = planted
     model: LinkPredictor = fit(name, train, None, epochs=2, progress=False, **{
-        k: v for k, v in SETTINGS.get(name, {}).items() if k not in ("epochs", "lr")}).model
+        k: v for k, v in SETTINGS.get(name, {}).items() if k not in ("epochs", "lr", "batch_size")}).model
     h, r, t = (torch.as_tensor(train.triples[:7, i]) for i in range(3))
     with torch.no_grad():
         tails, heads = model.score_tails(h, r), model.score_heads(r, t)
@@ -94,3 +94,56 @@ def test_make_model_rejects_unknown_names():
         make_model("conve", 10, 2)
     with pytest.raises(GraphError, match="at least one entity"):
         make_model("complex", 0, 2)
+
+
+def test_kl_divergence_uses_the_log_variance():
+    from kgcomplete.models import kl_divergence
+
+    mu, logvar = torch.zeros(3, 4), torch.zeros(3, 4)
+    assert float(kl_divergence(mu, logvar)) == pytest.approx(0.0)
+    g = torch.Generator().manual_seed(0)
+    mu, logvar = torch.randn(5, 6, generator=g), torch.randn(5, 6, generator=g)
+    reference = torch.distributions.kl_divergence(
+        torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), torch.distributions.Normal(0.0, 1.0)).sum(1).mean()
+    assert float(kl_divergence(mu, logvar)) == pytest.approx(float(reference), rel=1e-5)
+    # a negative log-variance is fine (variance below one): no log of a negative number
+    assert torch.isfinite(kl_divergence(mu, -torch.ones(5, 6) * 3))
+
+
+def test_vgae_encoder_returns_mean_and_log_variance(planted):
+    train, _ = planted
+    model = make_model("vgae", train.num_entities, train.num_relations, dim=8)
+    model.prepare(train)
+    model.train()
+    code = model.encode()
+    assert code.mu.shape == code.logvar.shape == code.z.shape == (train.num_entities, 16)
+    assert not torch.equal(code.z, code.mu), "training codes are sampled"
+    model.eval()
+    assert torch.equal(model.encode().z, model.encode().mu), "inference uses the mean"
+
+
+def test_rgcn_uses_labels_and_features(planted):
+    train, _ = planted
+    model = make_model("rgcn", train.num_entities, train.num_relations, dim=8)
+    model.prepare(train)
+    assert model.x.shape == (train.num_entities, 1 + 2)  # position + two labels
+    model.eval()
+    before = model.encode()
+    with torch.no_grad():
+        model.features.weight.add_(1.0)
+    assert not torch.allclose(before, model.encode()), "features must reach the representations"
+
+
+def test_path_rules_find_and_explain_the_planted_rules(planted):
+    train, _ = planted
+    rules = fit("path_rules", train, None, progress=False).model
+    top = rules.rules(relation=2)[0]
+    assert top["confidence"] > 0.5 and "jump(X,Y) <=" in top["rule"]
+    evidence = rules.explain(0, 2, 3)
+    assert evidence and all(0 < c <= 1 for _, c in evidence)
+    assert any("e0 -[next]-> e1 -[skip]-> e3" in text or "e0 -[skip]-> e2 -[next]-> e3" in text
+               for text, _ in evidence)
+    assert [c for _, c in evidence] == sorted((c for _, c in evidence), reverse=True)
+    assert rules.explain(0, 2, 30) == []
+    with pytest.raises(GraphError):
+        rules.explain(0, 9, 3)

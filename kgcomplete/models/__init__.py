@@ -12,13 +12,22 @@ from typing import Any
 
 from kgcomplete.errors import GraphError
 from kgcomplete.models.base import LinkPredictor
+from kgcomplete.models.heuristics import AdamicAdar, CommonNeighbours, PathRules
 from kgcomplete.models.kge import ComplEx, DistMult, KGEModel, RotatE, TransE
+from kgcomplete.models.rgcn import RGCN
+from kgcomplete.models.vgae import ARGVA, VGAE, kl_divergence
 
 MODELS: dict[str, type[LinkPredictor]] = {
     "distmult": DistMult,
     "complex": ComplEx,
     "rotate": RotatE,
     "transe": TransE,
+    "rgcn": RGCN,
+    "vgae": VGAE,
+    "argva": ARGVA,
+    "common_neighbours": CommonNeighbours,
+    "adamic_adar": AdamicAdar,
+    "path_rules": PathRules,
 }
 
 
@@ -31,4 +40,5 @@ def make_model(name: str, num_entities: int, num_relations: int, **kw: Any) -> L
     return cls(num_entities, num_relations, **kw)
 
 
-__all__ = ["LinkPredictor", "KGEModel", "DistMult", "ComplEx", "RotatE", "TransE", "MODELS", "make_model"]
+__all__ = ["LinkPredictor", "KGEModel", "DistMult", "ComplEx", "RotatE", "TransE", "RGCN", "VGAE", "ARGVA",
+           "CommonNeighbours", "AdamicAdar", "PathRules", "kl_divergence", "MODELS", "make_model"]
