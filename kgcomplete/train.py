@@ -282,8 +282,10 @@ def load_model(path: str | Path) -> LinkPredictor:
     path = Path(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError) as e:
-        raise InputFileError(path, None, f"not a kgcomplete model ({e})") from e
+    except FileNotFoundError as e:
+        raise InputFileError(path, None, "no such model file") from e
+    except Exception as e:  # the unpickler raises many types for a foreign file
+        raise InputFileError(path, None, f"not a kgcomplete model ({type(e).__name__}: {e})") from e
     if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
         raise InputFileError(path, None, "not a kgcomplete model file")
     model = make_model(blob["model"], blob["num_entities"], blob["num_relations"], **blob["hparams"])

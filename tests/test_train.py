@@ -1,0 +1,142 @@
+"""fit: seeds, early stopping with best-checkpoint restore, hard negatives; save/load round
+trip; evaluate_dataset; bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kgcomplete.errors import GraphError, InputFileError
+from kgcomplete.evaluate import evaluate
+from kgcomplete.graph import KGraph
+from kgcomplete.models import MODELS
+from kgcomplete.pipeline import evaluate_dataset
+from kgcomplete.train import fit, load_model, save_model
+from planted import planted_graph
+
+SMALL = {"rgcn": dict(dim=8), "vgae": dict(dim=8), "argva": dict(dim=8)}
+
+
+@pytest.fixture(scope="module")
+def planted():
+    return planted_graph()
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_save_load_round_trip_gives_identical_scores(name, planted, tmp_path):
+    train, _ = planted
+    model = fit(name, train, None, epochs=2, progress=False, **SMALL.get(name, {"dim": 8} if name in
+                                                                        ("distmult", "complex", "rotate", "transe") else {})).model
+    path = save_model(tmp_path / f"{name}.pt", model, train)
+    loaded = load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.entities == train.entities and loaded.relations == train.relations
+    h, r = torch.arange(10), torch.tensor([0, 1, 2, 3] * 2 + [0, 1])
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model.score_tails(h, r), loaded.score_tails(h, r))
+        assert torch.equal(model.score_heads(r, h), loaded.score_heads(r, h))
+    # the file is plain tensors and lists: it loads with weights_only=True
+    assert torch.load(path, weights_only=True)["relations"] == train.relations
+
+
+def test_load_model_rejects_other_files(tmp_path):
+    bad = tmp_path / "not-a-model.pt"
+    bad.write_bytes(b"hello")
+    with pytest.raises(InputFileError, match="not a kgcomplete model"):
+        load_model(bad)
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(InputFileError, match="not a kgcomplete model"):
+        load_model(tmp_path / "other.pt")
+
+
+def test_same_seed_same_model_other_seed_other_model(planted):
+    train, _ = planted
+    a = fit("complex", train, None, epochs=3, dim=8, seed=1, progress=False).model
+    b = fit("complex", train, None, epochs=3, dim=8, seed=1, progress=False).model
+    c = fit("complex", train, None, epochs=3, dim=8, seed=2, progress=False).model
+    assert torch.equal(a.entity.weight, b.entity.weight)
+    assert not torch.equal(a.entity.weight, c.entity.weight)
+
+
+def test_early_stopping_restores_the_best_checkpoint(planted):
+    train, test = planted
+    # a large learning rate makes validation MRR wobble, so the best epoch is not the last
+    result = fit("complex", train, test, epochs=30, dim=16, lr=1.0, eval_every=1, patience=3, progress=False)
+    evaluated = [h for h in result.history if "valid_mrr" in h]
+    best = max(evaluated, key=lambda h: h["valid_mrr"])
+    assert result.best_epoch == best["epoch"] and result.best_valid_mrr == best["valid_mrr"]
+    restored = evaluate(result.model, test, known=[train, test], per_relation=False)["mrr"]
+    assert restored == pytest.approx(best["valid_mrr"])
+    # stopped after `patience` validations without improvement (or ran out of epochs)
+    assert result.epochs == 30 or result.epochs - result.best_epoch == 3
+    assert all(h["loss"] > 0 for h in result.history) and result.seconds > 0
+
+
+def test_hard_negatives_push_their_scores_down(planted):
+    train, _ = planted
+    # reject the planted 'next' edge of entity i to i+1 for ten entities... as if an
+    # analyst had said so: their scores must fall relative to training without them
+    rejected = np.array([(i, 0, i + 1) for i in range(10)])
+    kept = train.with_triples(train.triples[~((train.triples[:, 1] == 0) & (train.triples[:, 0] < 10))])
+    plain = fit("complex", kept, None, epochs=40, dim=16, progress=False).model
+    pushed = fit("complex", kept, None, epochs=40, dim=16, progress=False, negatives=rejected).model
+    h, r, t = (torch.as_tensor(rejected[:, i]) for i in range(3))
+    with torch.no_grad():
+        p_plain = torch.softmax(plain.score_tails(h, r), 1)[torch.arange(10), t]
+        p_pushed = torch.softmax(pushed.score_tails(h, r), 1)[torch.arange(10), t]
+    assert p_pushed.mean() < 0.5 * p_plain.mean()
+    with pytest.raises(GraphError, match="hard negative"):
+        fit("complex", kept, None, epochs=1, dim=8, progress=False, negatives=np.array([[0, 9, 1]]))
+
+
+def test_negative_sampling_training_learns(planted):
+    from planted import held_out_subset
+
+    train, test = planted
+    model = fit("complex", train, None, epochs=60, dim=32, loss="nsamp", optimizer="adam", lr=0.01,
+                progress=False).model
+    assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
+
+
+def test_bad_training_input_is_a_clear_error(planted):
+    train, test = planted
+    empty = train.with_triples(np.zeros((0, 3), dtype=np.int64))
+    with pytest.raises(GraphError, match="no triples"):
+        fit("complex", empty, None, epochs=1, progress=False)
+    other = KGraph.from_labeled_triples([("a", "r", "b")])
+    with pytest.raises(GraphError, match="vocabulary"):
+        fit("complex", train, other, epochs=1, progress=False)
+    with pytest.raises(GraphError, match="unknown loss"):
+        fit("complex", train, None, epochs=1, loss="margin", progress=False)
+    with pytest.raises(GraphError, match="unknown model"):
+        fit("conve", train, None, epochs=1, progress=False)
+
+
+def write_dataset(folder, train: KGraph, test: KGraph) -> None:
+    folder.mkdir()
+    for split, g in (("train", train), ("valid", test), ("test", test)):
+        (folder / f"{split}.tsv").write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in g.labeled_triples()))
+
+
+def test_evaluate_dataset_reports_the_cli_keys(planted, tmp_path):
+    train, test = planted
+    write_dataset(tmp_path / "planted", train, test)
+    out = evaluate_dataset(tmp_path / "planted", epochs=20)
+    assert {"dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs", "train_seconds",
+            "eval_seconds"} <= set(out)
+    assert out["dataset"] == "planted" and out["model"] == "complex" and out["epochs"] <= 20
+    assert 0.5 < out["mrr"] <= 1 and out["hits_at_1"] <= out["hits_at_3"] <= out["hits_at_10"]
+    rules = evaluate_dataset(tmp_path / "planted", model="path_rules")
+    assert rules["model"] == "path_rules" and rules["epochs"] == 0
+
+
+def test_evaluate_dataset_rejects_an_empty_test_split(planted, tmp_path):
+    train, test = planted
+    write_dataset(tmp_path / "empty", train, test)
+    (tmp_path / "empty" / "test.tsv").write_text("")
+    with pytest.raises(GraphError, match="test split is empty"):
+        evaluate_dataset(tmp_path / "empty", epochs=1)
+    with pytest.raises(GraphError, match="unknown model"):
+        evaluate_dataset(tmp_path / "empty", model="conve")
