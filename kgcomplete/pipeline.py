@@ -55,10 +55,10 @@ def default_settings(train: KGraph, model: str = "default") -> dict[str, Any]:
     n = train.num_entities
     if name in ("complex", "distmult", "rotate", "rgcn", "vgae", "argva") and n > 1000:
         out.update(epochs=30, eval_every=2, patience=2, batch_size=1024)
-        out["dim"] = 256 if n <= 10_000 else 100
+        out["dim"] = 256 if n <= 10_000 else 200
         if n > 10_000:
             out.update(reg_weight=0.1 if name in ("complex", "distmult") else out.get("reg_weight", 0.0),
-                       eval_every=1, max_seconds=3600.0)
+                       eval_every=1, max_seconds=3600.0, candidates=4096)
             if name in ("rgcn", "vgae", "argva"):
                 out["dim"] = 64
     return out

@@ -83,7 +83,7 @@ def seed_everything(seed: int) -> None:
 def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
         epochs: int = 100, batch_size: int = 512, lr: float | None = None, optimizer: str | None = None,
         patience: int = 5, eval_every: int = 5, seed: int = 0, progress: bool = True,
-        loss: str = "1-n", label_smoothing: float = 0.0, num_negatives: int = 32,
+        loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
         adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
         negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
         **model_kw: Any) -> FitResult:
@@ -105,6 +105,9 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         loss: ``"1-n"`` (cross-entropy over all entities) or ``"nsamp"`` (sampled
             negatives, self-adversarial). (default: :obj:`"1-n"`)
         label_smoothing: label smoothing of the 1-N loss. (default: :obj:`0.0`)
+        candidates: for graphs with more entities, score each batch against the true answers
+            plus this many random entities shared by the batch (sampled softmax) instead of
+            all entities; ``None`` scores all. (default: :obj:`None`)
         num_negatives: negatives per query for ``"nsamp"``. (default: :obj:`32`)
         adversarial_temperature: self-adversarial temperature for ``"nsamp"``.
             (default: :obj:`1.0`)
@@ -161,7 +164,12 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         for i in range(0, len(perm), batch_size):
             q = queries[perm[i:i + batch_size]]
             state = model.encode()
-            if loss == "1-n":
+            if loss == "1-n" and candidates is not None and candidates < model.num_entities:
+                cand = torch.unique(torch.cat([q[:, 2], torch.randint(model.num_entities, (candidates,), generator=gen)]))
+                logits = model.score_candidates(q[:, 0], q[:, 1], cand, state)
+                target = torch.searchsorted(cand, q[:, 2])
+                batch_loss = F.cross_entropy(logits, target, label_smoothing=label_smoothing)
+            elif loss == "1-n":
                 logits = model.score_queries(q[:, 0], q[:, 1], state)
                 batch_loss = F.cross_entropy(logits, q[:, 2], label_smoothing=label_smoothing)
             elif loss == "nsamp":

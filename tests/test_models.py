@@ -79,6 +79,9 @@ def test_scoring_interface_is_consistent(name, planted):
         triples = model.score_triples(h, r, t)
     assert tails.shape == heads.shape == (7, train.num_entities) and triples.shape == (7,)
     assert torch.allclose(triples, tails[torch.arange(7), t], atol=1e-5)
+    cand = torch.tensor([3, 0, 17])
+    with torch.no_grad():
+        assert torch.allclose(model.score_candidates(h, r, cand, model._state()), tails[:, cand], atol=1e-5)
     assert torch.isfinite(tails).all() and torch.isfinite(heads).all()
     with pytest.raises(GraphError, match="unknown relation index 4"):
         model.score_tails(h, torch.full_like(r, train.num_relations))

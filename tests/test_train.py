@@ -100,6 +100,15 @@ def test_negative_sampling_training_learns(planted):
     assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
 
 
+def test_sampled_candidates_training_learns(planted):
+    """1-N against a shared random subset of entities (for large graphs) still learns."""
+    from planted import held_out_subset
+
+    train, test = planted
+    model = fit("complex", train, None, epochs=60, dim=32, candidates=8, progress=False).model
+    assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
+
+
 def test_bad_training_input_is_a_clear_error(planted):
     train, test = planted
     empty = train.with_triples(np.zeros((0, 3), dtype=np.int64))

@@ -77,6 +77,11 @@ class LinkPredictor(nn.Module):
         """
         raise NotImplementedError
 
+    def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
+        """Score ``(entity, relation, ?)`` against ``candidates`` (``shape: (C,)``) only,
+        ``shape: (B, C)``; used for sampled 1-N training on large graphs."""
+        return self.score_queries(entity, relation, state)[:, candidates]
+
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         """Score ``(entity, relation, target)`` rows, ``shape: (B,)``. Subclasses override
         this with a cheaper form; it must agree with :meth:`score_queries`."""

@@ -86,6 +86,10 @@ class DistMult(KGEModel):
         ent = self.entity_weights(state)
         return (ent[entity] * self.relation(relation)) @ ent.t()
 
+    def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
+        ent = self.entity_weights(state)
+        return (ent[entity] * self.relation(relation)) @ ent[candidates].t()
+
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
         return (ent[entity] * self.relation(relation) * ent[target]).sum(-1)
@@ -116,6 +120,10 @@ class ComplEx(KGEModel):
         ent = self.entity_weights(state)
         return self._rotate(ent[entity], relation) @ ent.t()
 
+    def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
+        ent = self.entity_weights(state)
+        return self._rotate(ent[entity], relation) @ ent[candidates].t()
+
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
         return (self._rotate(ent[entity], relation) * ent[target]).sum(-1)
@@ -140,7 +148,13 @@ class _DistanceModel(KGEModel):
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
-        q = self._query(ent[entity], relation)
+        return self._distance_score(self._query(ent[entity], relation), ent)
+
+    def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
+        ent = self.entity_weights(state)
+        return self._distance_score(self._query(ent[entity], relation), ent[candidates])
+
+    def _distance_score(self, q: Tensor, ent: Tensor) -> Tensor:
         sq = (q * q).sum(-1, keepdim=True) + (ent * ent).sum(-1)[None, :] - 2.0 * q @ ent.t()
         return self.margin - torch.sqrt(sq.clamp_min(0.0) + 1e-6)
 
