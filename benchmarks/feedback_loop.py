@@ -37,16 +37,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "datasets" / "codex-s")
-    ap.add_argument("--model", default="complex")
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--epochs", type=int, default=None, help="default: sized to the graph")
+    ap.add_argument("--dim", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--top", type=int, default=100)
     args = ap.parse_args()
 
     test = set(read_triples(args.dataset / "test.tsv"))
     runs = []
     with bench_settings() as settings, connect(settings.neo4j) as driver:
-        settings.model = ModelSettings(name=args.model, epochs=args.epochs, options={"dim": args.dim})
+        settings.model = ModelSettings(name=args.model, epochs=args.epochs,
+                                       options={"dim": args.dim} if args.dim else {})
         settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top)
         load_path(driver, args.dataset, settings.graph, splits=["train"], progress=False)
         for run in (1, 2):

@@ -75,8 +75,8 @@ class GraphSettings(_Strict):
 class ModelSettings(_Strict):
     """Which link predictor an enrichment run trains, and its budget."""
 
-    name: str = Field("complex", description="a name from kgcomplete.models.MODELS")
-    epochs: int = Field(100, ge=0, description="maximum training epochs")
+    name: str = Field("default", description="'default' (ComplEx sized to the graph) or a name from kgcomplete.models.MODELS")
+    epochs: int | None = Field(None, ge=0, description="maximum training epochs (default: sized to the graph)")
     max_seconds: float | None = Field(None, gt=0, description="stop training after this many seconds")
     valid_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for early stopping and calibration")
     seed: int = 0

@@ -23,6 +23,7 @@ from kgcomplete.config import Settings
 from kgcomplete.graph import KGraph
 from kgcomplete.neo4j.connector import pull
 from kgcomplete.neo4j.review import Decisions, decisions
+from kgcomplete.pipeline import default_settings
 from kgcomplete.neo4j.writeback import WriteReport, fail_run, finish_run, start_run, write_suggestions
 from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
 from kgcomplete.train import FitResult, fit
@@ -75,13 +76,17 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
     try:
         t0 = time.perf_counter()
         train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
-        fitted = fit(m.name, train, valid, epochs=m.epochs, seed=m.seed, max_seconds=m.max_seconds,
-                     negatives=hard_negatives(graph, seen.rejected), progress=progress, **m.options)
+        options = default_settings(train, m.name)
+        name = options.pop("model")
+        options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
+        options.update(m.options)
+        fitted = fit(name, train, valid, seed=m.seed, negatives=hard_negatives(graph, seen.rejected),
+                     progress=progress, **options)
         clock["train"] = time.perf_counter() - t0
-        echo(f"trained {m.name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
+        echo(f"trained {name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
              f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
         t0 = time.perf_counter()
-        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k)
+        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k).with_feedback(seen.outcomes)
         policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                min_probability=p.min_probability, max_total=p.max_total)
         props = suggest(fitted.model, graph, calibrator, policy, exclude=seen.pending + seen.rejected,

@@ -75,14 +75,48 @@ class SuggestPolicy:
 
 
 class Calibrator:
-    """Platt scaling: ``probability = sigmoid(a * score + b)``."""
+    """Platt scaling, ``probability = sigmoid(a * score + b + offset[relation])``.
 
-    def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None) -> None:
+    The per-relation ``offsets`` (0 by default) are what analysts' reviews teach: see
+    :meth:`with_feedback`.
+    """
+
+    def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None,
+                 offsets: dict[str, float] | None = None) -> None:
         self.a, self.b, self.ece = float(a), float(b), ece
+        self.offsets: dict[str, float] = dict(offsets or {})
 
-    def __call__(self, scores: np.ndarray) -> np.ndarray:
+    def __call__(self, scores: np.ndarray, relations: Sequence[str] | None = None) -> np.ndarray:
         z = self.a * np.asarray(scores, dtype=np.float64) + self.b
+        if relations is not None and self.offsets:
+            z = z + np.array([self.offsets.get(r, 0.0) for r in relations])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+    def with_feedback(self, outcomes: Sequence[tuple[str, float, bool]], prior: float = 2.0) -> "Calibrator":
+        """Learn from reviews: per relationship type, the shift of the log-odds that makes the
+        probabilities shown to analysts match what they accepted.
+
+        ``outcomes`` are ``(type, probability when proposed, accepted?)``. Each type's
+        offset maximises the likelihood of its outcomes under ``sigmoid(logit(p) + offset)``
+        with a Gaussian prior of precision ``prior`` (so a handful of reviews moves it a
+        little, hundreds move it a lot).
+        """
+        by_type: dict[str, list[tuple[float, bool]]] = {}
+        for rel, p, ok in outcomes:
+            by_type.setdefault(rel, []).append((min(max(p, 1e-6), 1 - 1e-6), ok))
+        offsets = dict(self.offsets)
+        for rel, rows in by_type.items():
+            base = np.log([p / (1 - p) for p, _ in rows])
+            y = np.array([ok for _, ok in rows], dtype=np.float64)
+            c = 0.0
+            for _ in range(50):  # Newton on one parameter
+                q = 1 / (1 + np.exp(-(base + c)))
+                step = (np.sum(q - y) + prior * c) / (np.sum(q * (1 - q)) + prior)
+                c -= step
+                if abs(step) < 1e-9:
+                    break
+            offsets[rel] = offsets.get(rel, 0.0) + c
+        return Calibrator(self.a, self.b, self.ece, offsets)
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray, iterations: int = 100) -> "Calibrator":
@@ -234,7 +268,7 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
         return []
     trips = np.array(list(found), dtype=np.int64)
     raw = np.array([found[t][0] for t in found], dtype=np.float64)
-    probs = calibrator(raw)
+    probs = calibrator(raw, [graph.relations[r] for r in trips[:, 1].tolist()])
     order = np.argsort(-probs, kind="stable")
     order = order[probs[order] >= policy.min_probability][: policy.max_total]
     rules = rules if rules is not None else _rules_for(graph)

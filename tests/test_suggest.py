@@ -83,3 +83,13 @@ def test_type_constraints_from_the_graph_and_overrides():
         allowed_entities(g, r, 0, (["Robot"], []))
     with pytest.raises(GraphError, match="unknown relationship type"):
         suggest(model, g, Calibrator(), SuggestPolicy(relation_types=["NOPE"]))
+
+
+def test_reviews_shift_the_probabilities_of_their_type():
+    base = Calibrator(1.0, 0.0)
+    outcomes = [("GOOD", 0.3, True)] * 40 + [("GOOD", 0.3, False)] * 10 + [("BAD", 0.7, False)] * 50
+    learned = base.with_feedback(outcomes)
+    p_good, p_bad, p_other = learned(np.zeros(3), ["GOOD", "BAD", "OTHER"])
+    assert p_good > 0.7 and p_bad < 0.1 and p_other == 0.5
+    few = base.with_feedback([("BAD", 0.7, False)])
+    assert 0.3 < few(np.zeros(1), ["BAD"])[0] < 0.5  # one review moves it a little

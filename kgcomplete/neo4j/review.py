@@ -100,14 +100,18 @@ class Decisions:
     pending: list[tuple[str, str, str]] = field(default_factory=list)
     accepted: list[tuple[str, str, str]] = field(default_factory=list)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
+    #: reviewed suggestions as (type, probability when proposed, accepted?), for calibration
+    outcomes: list[tuple[str, float, bool]] = field(default_factory=list)
 
 
 def decisions(driver: neo4j.Driver, *, database: str = "neo4j") -> Decisions:
     """Every suggestion's (head, type, tail) grouped by status."""
     out = Decisions()
     records, _, _ = driver.execute_query(
-        "MATCH ()-[s:SUGGESTED]->() RETURN s.status AS status, s.head_key AS h, s.type AS t, s.tail_key AS o",
-        database_=database, routing_=neo4j.RoutingControl.READ)
+        "MATCH ()-[s:SUGGESTED]->() RETURN s.status AS status, s.head_key AS h, s.type AS t, s.tail_key AS o, "
+        "s.probability AS p", database_=database, routing_=neo4j.RoutingControl.READ)
     for r in records:
         getattr(out, r["status"], []).append((r["h"], r["t"], r["o"]))
+        if r["status"] in ("accepted", "rejected") and r["p"] is not None:
+            out.outcomes.append((r["t"], float(r["p"]), r["status"] == "accepted"))
     return out
