@@ -34,6 +34,16 @@ from kgcomplete.neo4j.writeback import suggestion_id
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def by_type(suggestions, hits) -> dict[str, list[int]]:
+    """``{type: [suggested, found in test]}`` for the five most suggested types."""
+    out: dict[str, list[int]] = {}
+    for s, hit in zip(suggestions, hits):
+        out.setdefault(s.type, [0, 0])
+        out[s.type][0] += 1
+        out[s.type][1] += int(hit)
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][0])[:5])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "datasets" / "codex-s")
@@ -61,7 +71,8 @@ def main() -> None:
                          "mean_probability": round(sum(s.probability for s in result.suggestions)
                                                    / max(len(result.suggestions), 1), 3),
                          "seconds": round(time.perf_counter() - start, 1),
-                         "phase_seconds": {k: round(v, 1) for k, v in result.seconds.items()}})
+                         "phase_seconds": {k: round(v, 1) for k, v in result.seconds.items()},
+                         "by_type": by_type(result.suggestions, hits)})
             if run == 1:  # the analyst
                 for s, hit in zip(result.suggestions, hits):
                     sid = suggestion_id(s.head, s.type, s.tail)

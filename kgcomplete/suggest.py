@@ -75,47 +75,59 @@ class SuggestPolicy:
 
 
 class Calibrator:
-    """Platt scaling, ``probability = sigmoid(a * score + b + offset[relation])``.
+    """Platt scaling plus what reviews taught:
+    ``probability = sigmoid(a * score + b + offset)``.
 
-    The per-relation ``offsets`` (0 by default) are what analysts' reviews teach: see
-    :meth:`with_feedback`.
+    The ``offsets`` (none by default) shift the log-odds of a suggestion by its
+    relationship type, by (type, tail) and by (head, type): see :meth:`with_feedback`.
     """
 
     def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None,
-                 offsets: dict[str, float] | None = None) -> None:
+                 offsets: dict[tuple[str, ...], float] | None = None) -> None:
         self.a, self.b, self.ece = float(a), float(b), ece
-        self.offsets: dict[str, float] = dict(offsets or {})
+        self.offsets: dict[tuple[str, ...], float] = dict(offsets or {})
 
-    def __call__(self, scores: np.ndarray, relations: Sequence[str] | None = None) -> np.ndarray:
+    def __call__(self, scores: np.ndarray, triples: Sequence[Triple] | None = None) -> np.ndarray:
+        """Probabilities of ``scores``; ``triples`` (head, type, tail keys) select offsets."""
         z = self.a * np.asarray(scores, dtype=np.float64) + self.b
-        if relations is not None and self.offsets:
-            z = z + np.array([self.offsets.get(r, 0.0) for r in relations])
+        if triples is not None and self.offsets:
+            z = z + np.array([sum(self.offsets.get(k, 0.0) for k in _feedback_keys(t)) for t in triples])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
-    def with_feedback(self, outcomes: Sequence[tuple[str, float, bool]], prior: float = 2.0) -> "Calibrator":
-        """Learn from reviews: per relationship type, the shift of the log-odds that makes the
-        probabilities shown to analysts match what they accepted.
+    def with_feedback(self, outcomes: Sequence[tuple[Triple, float, bool]], prior: float = 2.0) -> "Calibrator":
+        """Learn from reviews: log-odds offsets that make the probabilities shown to analysts
+        match what they accepted.
 
-        ``outcomes`` are ``(type, probability when proposed, accepted?)``. Each type's
-        offset maximises the likelihood of its outcomes under ``sigmoid(logit(p) + offset)``
-        with a Gaussian prior of precision ``prior`` (so a handful of reviews moves it a
-        little, hundreds move it a lot).
+        ``outcomes`` are ``((head, type, tail), probability when proposed, accepted?)``.
+        The offsets, one per relationship type, per (type, tail) and per (head, type),
+        maximise the likelihood of the outcomes under ``sigmoid(logit(p) + sum of the
+        offsets)`` with a Gaussian prior of precision ``prior`` on each (so a handful of
+        reviews moves them a little, hundreds move them a lot). They add to earlier ones.
         """
-        by_type: dict[str, list[tuple[float, bool]]] = {}
-        for rel, p, ok in outcomes:
-            by_type.setdefault(rel, []).append((min(max(p, 1e-6), 1 - 1e-6), ok))
+        from scipy.optimize import minimize
+
+        if not outcomes:
+            return Calibrator(self.a, self.b, self.ece, self.offsets)
+        index: dict[tuple[str, ...], int] = {}
+        rows, cols = [], []
+        for i, (triple, _, _) in enumerate(outcomes):
+            for k in _feedback_keys(triple):
+                rows.append(i)
+                cols.append(index.setdefault(k, len(index)))
+        X = np.zeros((len(outcomes), len(index)))
+        X[rows, cols] = 1.0
+        p = np.clip(np.array([o[1] for o in outcomes], dtype=np.float64), 1e-6, 1 - 1e-6)
+        base, y = np.log(p / (1 - p)), np.array([o[2] for o in outcomes], dtype=np.float64)
+
+        def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+            z = base + X @ w
+            nll = np.sum(np.logaddexp(0, z) - y * z) + 0.5 * prior * w @ w
+            return nll, X.T @ (1 / (1 + np.exp(-z)) - y) + prior * w
+
+        w = minimize(loss, np.zeros(len(index)), jac=True, method="L-BFGS-B").x
         offsets = dict(self.offsets)
-        for rel, rows in by_type.items():
-            base = np.log([p / (1 - p) for p, _ in rows])
-            y = np.array([ok for _, ok in rows], dtype=np.float64)
-            c = 0.0
-            for _ in range(50):  # Newton on one parameter
-                q = 1 / (1 + np.exp(-(base + c)))
-                step = (np.sum(q - y) + prior * c) / (np.sum(q * (1 - q)) + prior)
-                c -= step
-                if abs(step) < 1e-9:
-                    break
-            offsets[rel] = offsets.get(rel, 0.0) + c
+        for k, j in index.items():
+            offsets[k] = offsets.get(k, 0.0) + float(w[j])
         return Calibrator(self.a, self.b, self.ece, offsets)
 
     @classmethod
@@ -187,6 +199,11 @@ def _heldout_candidates(model: LinkPredictor, train: KGraph, heldout: KGraph, to
                 labels.append(1.0 if (e, r, c) in truth else 0.0)
                 qid.append(start + row)
     return np.asarray(scores), np.asarray(labels), np.asarray(qid)
+
+
+def _feedback_keys(triple: Triple) -> tuple[tuple[str, ...], ...]:
+    head, rel, tail = triple
+    return (("type", rel), ("tail", rel, tail), ("head", head, rel))
 
 
 def allowed_entities(graph: KGraph, relation: int, side: int,
@@ -268,7 +285,8 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
         return []
     trips = np.array(list(found), dtype=np.int64)
     raw = np.array([found[t][0] for t in found], dtype=np.float64)
-    probs = calibrator(raw, [graph.relations[r] for r in trips[:, 1].tolist()])
+    e, rel = graph.entities, graph.relations
+    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()])
     order = np.argsort(-probs, kind="stable")
     order = order[probs[order] >= policy.min_probability][: policy.max_total]
     rules = rules if rules is not None else _rules_for(graph)

@@ -87,9 +87,14 @@ def test_type_constraints_from_the_graph_and_overrides():
 
 def test_reviews_shift_the_probabilities_of_their_type():
     base = Calibrator(1.0, 0.0)
-    outcomes = [("GOOD", 0.3, True)] * 40 + [("GOOD", 0.3, False)] * 10 + [("BAD", 0.7, False)] * 50
-    learned = base.with_feedback(outcomes)
-    p_good, p_bad, p_other = learned(np.zeros(3), ["GOOD", "BAD", "OTHER"])
-    assert p_good > 0.7 and p_bad < 0.1 and p_other == 0.5
-    few = base.with_feedback([("BAD", 0.7, False)])
-    assert 0.3 < few(np.zeros(1), ["BAD"])[0] < 0.5  # one review moves it a little
+    good = [((f"h{i}", "GOOD", f"t{i}"), 0.3, i % 5 != 0) for i in range(50)]
+    bad = [((f"h{i}", "BAD", f"t{i}"), 0.7, False) for i in range(50)]
+    hub = [((f"h{i}", "MIXED", "usa"), 0.6, False) for i in range(30)] + \
+          [((f"h{i}", "MIXED", f"x{i}"), 0.6, True) for i in range(30)]
+    learned = base.with_feedback(good + bad + hub)
+    p = learned(np.zeros(5), [("new", "GOOD", "new"), ("new", "BAD", "new"), ("new", "OTHER", "new"),
+                              ("new", "MIXED", "usa"), ("new", "MIXED", "elsewhere")])
+    assert p[0] > 0.65 and p[1] < 0.15 and p[2] == 0.5
+    assert p[3] < 0.5 < p[4]  # the often-rejected tail of a mixed type is learned
+    few = base.with_feedback([(("h", "BAD", "t"), 0.7, False)])
+    assert 0.3 < few(np.zeros(1), [("x", "BAD", "y")])[0] < 0.5  # one review moves it a little

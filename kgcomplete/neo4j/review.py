@@ -100,8 +100,8 @@ class Decisions:
     pending: list[tuple[str, str, str]] = field(default_factory=list)
     accepted: list[tuple[str, str, str]] = field(default_factory=list)
     rejected: list[tuple[str, str, str]] = field(default_factory=list)
-    #: reviewed suggestions as (type, probability when proposed, accepted?), for calibration
-    outcomes: list[tuple[str, float, bool]] = field(default_factory=list)
+    #: reviewed suggestions as ((head, type, tail), probability when proposed, accepted?)
+    outcomes: list[tuple[tuple[str, str, str], float, bool]] = field(default_factory=list)
 
 
 def decisions(driver: neo4j.Driver, *, database: str = "neo4j") -> Decisions:
@@ -113,5 +113,5 @@ def decisions(driver: neo4j.Driver, *, database: str = "neo4j") -> Decisions:
     for r in records:
         getattr(out, r["status"], []).append((r["h"], r["t"], r["o"]))
         if r["status"] in ("accepted", "rejected") and r["p"] is not None:
-            out.outcomes.append((r["t"], float(r["p"]), r["status"] == "accepted"))
+            out.outcomes.append(((r["h"], r["t"], r["o"]), float(r["p"]), r["status"] == "accepted"))
     return out
