@@ -135,9 +135,9 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
     elif model_kw:
         raise TypeError(f"model options {sorted(model_kw)} only apply when model is given by name")
     model.entities, model.relations = list(train.entities), list(train.relations)
-    model.prepare(train)
-    result = FitResult(model=model)
     start = time.perf_counter()
+    model.prepare(train)  # heuristics do all their work here: it counts as training time
+    result = FitResult(model=model)
     if not model.trainable or epochs == 0:
         result.seconds = time.perf_counter() - start
         if valid is not None and valid.num_triples:
