@@ -29,6 +29,13 @@ def test_guide_and_style_are_served_with_cors():
         with urllib.request.urlopen(f"http://localhost:{port}/review.html", timeout=5) as r:
             assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "*"
             assert b'<article class="guide">' in r.read()
+        preflight = urllib.request.Request(f"http://localhost:{port}/review.html", method="OPTIONS",
+                                           headers={"Origin": "http://127.0.0.1:7474",
+                                                    "Access-Control-Request-Method": "GET",
+                                                    "Access-Control-Request-Headers": "content-type"})
+        with urllib.request.urlopen(preflight, timeout=5) as r:  # what Neo4j Browser sends first
+            assert r.status == 204 and r.headers["Access-Control-Allow-Origin"] == "*"
+            assert "content-type" in r.headers["Access-Control-Allow-Headers"]
         with urllib.request.urlopen(f"http://localhost:{port}/style.grass", timeout=5) as r:
             style = r.read().decode()
         assert "relationship.SUGGESTED" in style and "{caption}" in style

@@ -45,8 +45,8 @@ SLIDES = [
 ]
 
 
-def render_guide() -> str:
-    """The reviewer's guide as Neo4j Browser play-guide HTML."""
+def render_guide(port: int = 8001) -> str:
+    """The reviewer's guide as Neo4j Browser play-guide HTML (``port``: where the style is served)."""
     slides = []
     for title, name, text in SLIDES:
         statement = (REVIEW_DIR / f"{name}.cypher").read_text().strip()
@@ -61,7 +61,7 @@ def render_guide() -> str:
              "<p>Each suggestion is a <code>SUGGESTED</code> relationship between two existing nodes with "
              "<code>type</code>, <code>probability</code>, <code>evidence</code> and <code>status</code> "
              "(pending, accepted, rejected). Your real data is only changed when you accept.</p>"
-             "<p>For the colours, run <code>:style http://localhost:PORT/style.grass</code>.</p></div></slide>")
+             f"<p>For the colours, run <code>:style http://localhost:{port}/style.grass</code>.</p></div></slide>")
     return ('<article class="guide"><carousel class="deck container-fluid">'
             + intro + "".join(slides) + "</carousel></article>\n")
 
@@ -74,16 +74,32 @@ class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
+    def do_OPTIONS(self) -> None:  # noqa: N802 - the CORS preflight Browser sends first
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+        self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers", "*"))
+        self.send_header("Access-Control-Max-Age", "600")
+        self.end_headers()
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        if self.path.split("?")[0] in ("/review.html", "/"):
-            body = render_guide().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+        if not self._guide(send_body=True):
+            super().do_GET()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        if not self._guide(send_body=False):
+            super().do_HEAD()
+
+    def _guide(self, send_body: bool) -> bool:
+        if self.path.split("?")[0] not in ("/review.html", "/"):
+            return False
+        body = render_guide(self.server.server_address[1]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if send_body:
             self.wfile.write(body)
-            return
-        super().do_GET()
+        return True
 
 
 def serve(port: int = 8001, host: str = "localhost", background: bool = False) -> ThreadingHTTPServer:
