@@ -114,6 +114,28 @@ def pull_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="snapshot fil
     typer.echo(f"pulled {graph.summary()} -> {out}")
 
 
+# ---------------------------------------------------------------------- evaluate
+@app.command("evaluate")
+def evaluate_cmd(path: Annotated[Path, typer.Argument(help="dataset folder with train.tsv, valid.tsv, test.tsv")],
+                 model: Annotated[str, typer.Option(help="'default' or a model name")] = "default",
+                 epochs: Annotated[Optional[int], typer.Option(help="maximum epochs (default: sized to the graph)")] = None,
+                 seed: Annotated[int, typer.Option(help="random seed")] = 0,
+                 json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
+    """Train a link predictor on a benchmark folder and report filtered test metrics."""
+    import json
+
+    from kgcomplete.pipeline import evaluate_dataset
+
+    result = evaluate_dataset(path, model=model, epochs=epochs, seed=seed, progress=not json_out)
+    keys = ["dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs", "train_seconds", "eval_seconds"]
+    if json_out:
+        typer.echo(json.dumps({k: result[k] for k in keys}))
+    else:
+        typer.echo(f"{result['dataset']} / {result['model']}: MRR {result['mrr']:.3f}, Hits@1 {result['hits_at_1']:.3f}, "
+                   f"Hits@3 {result['hits_at_3']:.3f}, Hits@10 {result['hits_at_10']:.3f} "
+                   f"({result['epochs']} epochs, {result['train_seconds']:.0f} s training)")
+
+
 # ---------------------------------------------------------------------- enrich
 @app.command("enrich")
 def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None,

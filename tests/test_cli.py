@@ -66,3 +66,20 @@ def test_bad_config_names_the_key(tmp_path):
     cfg.write_text('[graph]\nkey_propery = "uid"\n')
     proc = _run_cli(["pull", "--out", str(tmp_path / "x.npz"), "--config", str(cfg)], {})
     assert proc.returncode == 1 and "graph.key_propery" in proc.stderr and str(cfg) in proc.stderr
+
+
+def test_evaluate_json(tmp_path):
+    import json
+
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    rows = [(f"e{i}", "NEXT", f"e{(i + 1) % 12}") for i in range(12)] + [(f"e{i}", "PREV", f"e{(i - 1) % 12}") for i in range(12)]
+    (folder / "train.tsv").write_text("".join("\t".join(r) + "\n" for r in rows[:-2]))
+    (folder / "valid.tsv").write_text("\t".join(rows[-2]) + "\n")
+    (folder / "test.tsv").write_text("\t".join(rows[-1]) + "\n")
+    res = runner.invoke(app, ["evaluate", str(folder), "--epochs", "5", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output.strip().splitlines()[-1])
+    assert set(out) == {"dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs",
+                        "train_seconds", "eval_seconds"}
+    assert out["dataset"] == "toy" and 0 < out["mrr"] <= 1 and out["epochs"] <= 5
