@@ -30,6 +30,7 @@ from kgcomplete.neo4j.connection import connect
 from kgcomplete.neo4j.loader import load_path
 from kgcomplete.neo4j.review import accept, reject
 from kgcomplete.neo4j.writeback import suggestion_id
+from kgcomplete.suggest import SuggestPolicy, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,6 +52,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--dim", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--top", type=int, default=100)
+    ap.add_argument("--learn-from-reviews", action="store_true", help="per-type/tail/head review offsets")
     args = ap.parse_args()
 
     test = set(read_triples(args.dataset / "test.tsv"))
@@ -58,7 +60,8 @@ def main() -> None:
     with bench_settings() as settings, connect(settings.neo4j) as driver:
         settings.model = ModelSettings(name=args.model, epochs=args.epochs,
                                        options={"dim": args.dim} if args.dim else {})
-        settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top)
+        settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top,
+                                           learn_from_reviews=args.learn_from_reviews)
         load_path(driver, args.dataset, settings.graph, splits=["train"], progress=False)
         for run in (1, 2):
             start = time.perf_counter()
@@ -73,12 +76,18 @@ def main() -> None:
                          "seconds": round(time.perf_counter() - start, 1),
                          "phase_seconds": {k: round(v, 1) for k, v in result.seconds.items()},
                          "by_type": by_type(result.suggestions, hits)})
+            if run == 1:  # what the next suggestions would have been without any review
+                more = suggest(result.fit.model, result.graph, result.calibrator,
+                               SuggestPolicy(top_k=5, min_probability=0.0, max_total=2 * args.top))
+                nxt = [(s.head, s.type, s.tail) in test for s in more[args.top:]]
+                runs[-1]["next_without_feedback"] = round(sum(nxt) / max(len(nxt), 1), 3)
             if run == 1:  # the analyst
                 for s, hit in zip(result.suggestions, hits):
                     sid = suggestion_id(s.head, s.type, s.tail)
                     (accept if hit else reject)(driver, sid, reviewer="benchmark")
     print(json.dumps({"benchmark": "feedback_loop", "dataset": args.dataset.name, "model": args.model,
                       "epochs": args.epochs, "dim": args.dim, "top": args.top, "runs": runs,
+                      "learn_from_reviews": args.learn_from_reviews,
                       "second_higher": runs[1]["precision_at_top"] > runs[0]["precision_at_top"]}, indent=2))
 
 

@@ -86,7 +86,9 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
         echo(f"trained {name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
              f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
         t0 = time.perf_counter()
-        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k).with_feedback(seen.outcomes)
+        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k)
+        if p.learn_from_reviews:
+            calibrator = calibrator.with_feedback(seen.outcomes)
         policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                min_probability=p.min_probability, max_total=p.max_total)
         props = suggest(fitted.model, graph, calibrator, policy, exclude=seen.pending + seen.rejected,
