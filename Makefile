@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (each does its own set-up and is idempotent):
-#   make demo   start a local Neo4j, load the bundled sample graph, pull it back
+#   make demo   start a local Neo4j, load the bundled sample graph, run one enrichment
 #   make test   run the whole test suite against a real Neo4j it starts itself
 .PHONY: demo test venv bench
 

@@ -1,7 +1,8 @@
 """The main job on the embedded default: a local Neo4j loaded with the bundled sample graph.
 
 ``kgcomplete demo`` starts (or reuses) the local server, loads the sample graph
-(idempotently), pulls it back as a snapshot and prints what it found and where to look.
+(idempotently), runs one enrichment (pull, train, suggest, write back) and prints the top
+suggestions with their evidence and where to review them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Callable
 from kgcomplete.config import load_settings
 from kgcomplete.datasets import sample_dataset_dir
 from kgcomplete.neo4j.connection import connect, translate_errors
-from kgcomplete.neo4j.connector import pull
+from kgcomplete.jobs import enrich
 from kgcomplete.neo4j.loader import load_path
 from kgcomplete.neo4j.local import LocalNeo4j
 
@@ -29,8 +30,13 @@ def run_demo(home: Path | None = None, bolt_port: int = 7687, http_port: int = 7
     with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
         report = load_path(driver, sample_dataset_dir(), settings.graph, splits=("train",))
         echo(f"sample graph (nations): {report.describe()}")
-        graph = pull(driver, settings.graph)
-    echo(f"pulled snapshot: {graph.summary()}")
-    echo(f"labels: {', '.join(graph.labels)}; first relationship types: {', '.join(graph.relations[:5])}")
-    echo(f"Explore it in Neo4j Browser: {status.browser_url}")
-    echo("  try: MATCH (a:Entity)-[r]->(b:Entity) RETURN a, r, b LIMIT 50")
+        settings.suggest.top_k, settings.suggest.max_total = 3, 50
+        result = enrich(driver, settings, echo=echo)
+    echo(f"run {result.run_id}: {result.report.describe()}")
+    for s in result.suggestions[:5]:
+        echo(f"  {s.probability:.2f}  ({s.head})-[:{s.type}]->({s.tail})")
+        for line in s.evidence[:2]:
+            echo(f"          because {line}")
+    echo(f"Review them in Neo4j Browser: {status.browser_url}")
+    echo("  run `kgcomplete guide`, then in Browser: :play http://localhost:8001/review.html")
+    echo("  or from the shell: kgcomplete review list | accept ID | reject ID")
