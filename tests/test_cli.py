@@ -83,3 +83,20 @@ def test_evaluate_json(tmp_path):
     assert set(out) == {"dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs",
                         "train_seconds", "eval_seconds"}
     assert out["dataset"] == "toy" and 0 < out["mrr"] <= 1 and out["epochs"] <= 5
+
+
+def test_demo_runs_the_loop_on_its_own_server(tmp_path, monkeypatch):
+    from kgcomplete.demo import run_demo
+    from kgcomplete.neo4j.local import LocalNeo4j
+
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    bolt, http = free_port(), free_port()
+    lines: list[str] = []
+    try:
+        run_demo(home=tmp_path / "neo4j", bolt_port=bolt, http_port=http, echo=lines.append)
+    finally:
+        LocalNeo4j(tmp_path / "neo4j").stop()
+    text = "\n".join(lines)
+    assert f"bolt://127.0.0.1:{bolt}" in text and "created 14 nodes" in text
+    assert "new suggestions" in text and "because" in text and f"127.0.0.1:{http}/browser/" in text
+    assert (tmp_path / "neo4j" / "kgcomplete-local.json").stat().st_mode & 0o077 == 0  # password file private
