@@ -52,7 +52,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--dim", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--top", type=int, default=100)
-    ap.add_argument("--learn-from-reviews", action="store_true", help="per-type/tail/head review offsets")
+    ap.add_argument("--no-learn-from-reviews", dest="learn_from_reviews", action="store_false",
+                    help="switch off the review offsets (per type, (type, tail), (head, type))")
     args = ap.parse_args()
 
     test = set(read_triples(args.dataset / "test.tsv"))

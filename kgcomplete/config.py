@@ -90,9 +90,8 @@ class SuggestSettings(_Strict):
     top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
     min_probability: float = Field(0.5, ge=0, le=1, description="drop suggestions below this probability")
     max_total: int = Field(1000, ge=1, description="at most this many suggestions per run")
-    learn_from_reviews: bool = Field(False, description="shift probabilities by what analysts accepted and "
-                                     "rejected per type, (type, tail) and (head, type) (measured: lowers precision "
-                                     "on codex-s, so off by default)")
+    learn_from_reviews: bool = Field(True, description="shift probabilities by what analysts accepted and "
+                                     "rejected per type, (type, tail) and (head, type)")
 
 
 class Settings(_Strict):
