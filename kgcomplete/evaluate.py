@@ -187,6 +187,7 @@ def sample_negatives(triples: np.ndarray, num_entities: int, known: np.ndarray |
         if idx.size == 0:
             break
         side = np.where(rng.random(idx.size) < 0.5, 0, 2)
+        neg[idx] = pos[idx]
         neg[idx, side] = rng.integers(0, num_entities, idx.size)
         keys = (neg[idx, 0] * width + neg[idx, 1]) * num_entities + neg[idx, 2]
         todo[idx] = np.isin(keys, true_keys)
