@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=50_000)
     ap.add_argument("--relationships", type=int, default=250_000)
     ap.add_argument("--suggestions", type=int, default=200_000)
-    ap.add_argument("--batch-size", type=int, default=5_000)
+    ap.add_argument("--batch-size", type=int, default=10_000)
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     h, t = rng.integers(0, args.nodes, (2, args.relationships))
