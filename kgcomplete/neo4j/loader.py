@@ -121,8 +121,8 @@ def load_triples(driver: neo4j.Driver, data: LoadInput, graph: GraphSettings, *,
     entities = list(dict.fromkeys(x for h, _, t in data.triples for x in (h, t)))
     node_rows = [{"key": e, "labels": data.entity_labels.get(e, [])} for e in entities]
     label, key = quote(graph.base_label), quote(graph.key_property)
-    merge_nodes = (f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
-                   "WITH n, row WHERE size(row.labels) > 0 SET n:$(row.labels)")
+    merge_nodes = f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}})"
+    add_labels = f"UNWIND $rows AS row MATCH (n:{label} {{{key}: row.key}}) SET n:$(row.labels)"
     read_existing = (f"UNWIND $keys AS k MATCH (a:{label} {{{key}: k}}) "
                      f"CALL (a) {{ MATCH (a)-[r]->(b:{label}) WHERE type(r) IN $types "
                      "RETURN collect(type(r)) AS types, collect(b[$key]) AS tails } RETURN k, types, tails")
@@ -136,8 +136,9 @@ def load_triples(driver: neo4j.Driver, data: LoadInput, graph: GraphSettings, *,
         for batch in _batches(node_rows, batch_size):
             counters = session.execute_write(_run, merge_nodes, batch)
             report.nodes_created += counters.nodes_created
-            report.labels_added += counters.labels_added
             bar.update(len(batch))
+        for batch in _batches([row for row in node_rows if row["labels"]], batch_size):
+            report.labels_added += session.execute_write(_run, add_labels, batch).labels_added
         # Which of the triples exist already? Read them grouped by head (fast, no planner
         # surprises), then CREATE only the missing ones. Sorting by head keeps each
         # transaction's locks on few nodes.
