@@ -5,5 +5,3 @@ CREATE CONSTRAINT kgc_entity_uid IF NOT EXISTS FOR (n:Entity) REQUIRE n.uid IS U
 CREATE CONSTRAINT kgc_run_id IF NOT EXISTS FOR (r:KGCRun) REQUIRE r.id IS UNIQUE;
 CREATE CONSTRAINT kgc_relation_type IF NOT EXISTS FOR (t:KGCRelationType) REQUIRE t.type IS UNIQUE;
 CREATE INDEX kgc_suggested_id IF NOT EXISTS FOR ()-[s:SUGGESTED]-() ON (s.id);
-CREATE INDEX kgc_suggested_head IF NOT EXISTS FOR ()-[s:SUGGESTED]-() ON (s.head_key);
-CREATE INDEX kgc_suggested_tail IF NOT EXISTS FOR ()-[s:SUGGESTED]-() ON (s.tail_key);
