@@ -77,7 +77,7 @@ def test_no_maven(tmp_path, monkeypatch):
         LocalNeo4j(tmp_path / "inst").lib_dir()
 
 
-def test_neo4j_home_is_used_when_set(tmp_path, monkeypatch):
+def test_neo4j_home_is_used_when_set(neo4j_server, tmp_path, monkeypatch):  # the jars are cached by then
     jars = cache_dir() / "neo4j"
     cached = next(jars.glob("*/lib"))
     home = tmp_path / "neo4j-install"
