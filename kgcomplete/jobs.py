@@ -23,8 +23,8 @@ from kgcomplete.config import Settings
 from kgcomplete.graph import KGraph
 from kgcomplete.neo4j.connector import pull
 from kgcomplete.neo4j.review import Decisions, decisions
-from kgcomplete.pipeline import default_settings
 from kgcomplete.neo4j.writeback import WriteReport, fail_run, finish_run, start_run, write_suggestions
+from kgcomplete.pipeline import default_settings
 from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
 from kgcomplete.train import FitResult, fit
 

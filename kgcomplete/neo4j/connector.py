@@ -91,9 +91,9 @@ def _pull_all(tx: neo4j.ManagedTransaction, graph: GraphSettings, params: dict, 
 
 def _pull_khop(tx: neo4j.ManagedTransaction, graph: GraphSettings, params: dict, seeds: list[str],
                hops: int, fan_out: int | None, progress: bool):
-    label, key = quote(graph.base_label), quote(graph.key_property)
     if not graph.base_label:
         raise GraphError("k-hop pulls look seeds up by key and need 'graph.base_label' (the label with the key constraint)")
+    label, key = quote(graph.base_label), quote(graph.key_property)
     found = {r["k"] for r in tx.run(f"UNWIND $seeds AS k MATCH (n:{label} {{{key}: k}}) "
                                     f"WHERE {_NODE_FILTER.format(v='n')} RETURN k", params, seeds=seeds)}
     missing = [s for s in seeds if s not in found]

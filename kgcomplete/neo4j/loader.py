@@ -75,9 +75,9 @@ def read_input(path: str | Path, splits: Sequence[str] = ("train",)) -> LoadInpu
         labels, names = _side_files(path)
     else:
         triples, labels, names = read_triples(path), {}, {}
-    for i, (h, r, t) in enumerate(triples):
-        if r in RESERVED_TYPES:
-            raise GraphError(f"relationship type {r!r} is reserved for kgcomplete's suggestions; rename it in the data")
+    reserved = sorted({r for _, r, _ in triples} & set(RESERVED_TYPES))
+    if reserved:
+        raise GraphError(f"relationship type {reserved[0]!r} is reserved for kgcomplete's suggestions; rename it in the data")
     for ent, labs in labels.items():
         bad = [lab for lab in labs if lab in RESERVED_LABELS]
         if bad:
