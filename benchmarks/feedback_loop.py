@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--dim", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--top", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
     ap.add_argument("--no-learn-from-reviews", dest="learn_from_reviews", action="store_false",
                     help="switch off the review offsets (per type, (type, tail), (head, type))")
     args = ap.parse_args()
@@ -59,7 +60,7 @@ def main() -> None:
     test = set(read_triples(args.dataset / "test.tsv"))
     runs = []
     with bench_settings() as settings, connect(settings.neo4j) as driver:
-        settings.model = ModelSettings(name=args.model, epochs=args.epochs,
+        settings.model = ModelSettings(name=args.model, epochs=args.epochs, seed=args.seed,
                                        options={"dim": args.dim} if args.dim else {})
         settings.suggest = SuggestSettings(top_k=5, min_probability=0.0, max_total=args.top,
                                            learn_from_reviews=args.learn_from_reviews)
@@ -87,7 +88,7 @@ def main() -> None:
                     sid = suggestion_id(s.head, s.type, s.tail)
                     (accept if hit else reject)(driver, sid, reviewer="benchmark")
     print(json.dumps({"benchmark": "feedback_loop", "dataset": args.dataset.name, "model": args.model,
-                      "epochs": args.epochs, "dim": args.dim, "top": args.top, "runs": runs,
+                      "epochs": args.epochs, "dim": args.dim, "top": args.top, "seed": args.seed, "runs": runs,
                       "learn_from_reviews": args.learn_from_reviews,
                       "second_higher": runs[1]["precision_at_top"] > runs[0]["precision_at_top"]}, indent=2))
 
