@@ -149,9 +149,7 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
         result = enrich(driver, settings, echo=typer.echo)
     typer.echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:top]:
-        typer.echo(f"  {s.probability:.2f}  ({s.head})-[:{s.type}]->({s.tail})")
-        for line in s.evidence:
-            typer.echo(f"          because {line}")
+        typer.echo("\n".join(s.describe()))
     from kgcomplete.neo4j.local import LocalNeo4j
 
     typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "

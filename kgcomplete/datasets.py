@@ -114,22 +114,43 @@ def load_dataset(path: str | Path, splits: Sequence[str] = SPLITS) -> Dataset:
                    valid=as_graph(rows.get("valid", [])), test=as_graph(rows.get("test", [])))
 
 
+def read_entity_labels(path: Path) -> dict[str, list[str]]:
+    """Entity key -> labels, from ``entity_types.tsv`` named by ``types.tsv`` ({} without them)."""
+    labels: dict[str, list[str]] = {}
+    if not (path / "entity_types.tsv").exists():
+        return labels
+    names = {r[0]: r[1] for r in read_table(path / "types.tsv", 2)} if (path / "types.tsv").exists() else {}
+    for ent, typ, *_ in read_table(path / "entity_types.tsv", 2):
+        label = names.get(typ, typ)
+        if not label:
+            raise InputFileError(path / "types.tsv", None, f"type {typ!r} has an empty label")
+        labels.setdefault(ent, [])
+        if label not in labels[ent]:
+            labels[ent].append(label)
+    return labels
+
+
+def read_relation_names(path: Path) -> dict[str, tuple[str, str]]:
+    """Relationship type -> (name, description), from ``relations.tsv`` ({} without it)."""
+    if not (path / "relations.tsv").exists():
+        return {}
+    return {row[0]: (row[1], row[2] if len(row) > 2 else "") for row in read_table(path / "relations.tsv", 2)}
+
+
 def side_info(path: Path, rows: list[tuple[str, str, str]]) -> dict[str, object]:
     """Labels (from entity_types.tsv + types.tsv) and relation names (relations.tsv)."""
     entities = list(dict.fromkeys(x for h, _, t in rows for x in (h, t)))
     info: dict[str, object] = {"entities": entities}
-    type_file, names_file, rel_file = path / "entity_types.tsv", path / "types.tsv", path / "relations.tsv"
-    if type_file.exists():
-        type_names = {r[0]: r[1] for r in read_table(names_file, 2)} if names_file.exists() else {}
-        pairs = [(r[0], type_names.get(r[1], r[1])) for r in read_table(type_file, 2)]
-        labels = sorted({lab for _, lab in pairs})
+    entity_labels = read_entity_labels(path)
+    if entity_labels:
+        labels = sorted({lab for labs in entity_labels.values() for lab in labs})
         l_index = {lab: j for j, lab in enumerate(labels)}
-        e_index = {k: i for i, k in enumerate(entities)}
         mat = np.zeros((len(entities), len(labels)), dtype=bool)
-        for ent, lab in pairs:
-            if ent in e_index:
-                mat[e_index[ent], l_index[lab]] = True
+        for i, ent in enumerate(entities):
+            for lab in entity_labels.get(ent, []):
+                mat[i, l_index[lab]] = True
         info.update(labels=labels, entity_labels=mat)
-    if rel_file.exists():
-        info["relation_labels"] = {r[0]: r[1] for r in read_table(rel_file, 2)}
+    names = read_relation_names(path)
+    if names:
+        info["relation_labels"] = {t: n for t, (n, _) in names.items()}
     return info

@@ -34,9 +34,8 @@ def run_demo(home: Path | None = None, bolt_port: int = 7687, http_port: int = 7
         result = enrich(driver, settings, echo=echo)
     echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:5]:
-        echo(f"  {s.probability:.2f}  ({s.head})-[:{s.type}]->({s.tail})")
-        for line in s.evidence[:2]:
-            echo(f"          because {line}")
+        for line in s.describe(max_evidence=2):
+            echo(line)
     echo(f"Review them in Neo4j Browser: {status.browser_url}")
     echo("  run `kgcomplete guide`, then in Browser: :play http://localhost:8001/review.html")
     echo("  or from the shell: kgcomplete review list | accept ID | reject ID")

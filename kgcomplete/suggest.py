@@ -53,6 +53,11 @@ class Suggestion:
         """A short caption for Neo4j Browser, e.g. ``P530? 87%``."""
         return f"{self.type}? {self.probability:.0%}"
 
+    def describe(self, max_evidence: int = 3) -> list[str]:
+        """Lines for a terminal: the suggestion, then its evidence."""
+        return [f"  {self.probability:.2f}  ({self.head})-[:{self.type}]->({self.tail})",
+                *(f"          because {line}" for line in self.evidence[:max_evidence])]
+
 
 @dataclass
 class SuggestPolicy:

@@ -28,8 +28,8 @@ import neo4j
 from tqdm.auto import tqdm
 
 from kgcomplete.config import GraphSettings
-from kgcomplete.datasets import SPLITS, read_table, read_triples
-from kgcomplete.errors import GraphError, InputFileError
+from kgcomplete.datasets import SPLITS, read_entity_labels, read_relation_names, read_triples
+from kgcomplete.errors import GraphError
 from kgcomplete.neo4j.connection import quote
 from kgcomplete.neo4j.schema import RESERVED_LABELS, RESERVED_TYPES, ensure_key_constraint
 
@@ -72,7 +72,7 @@ def read_input(path: str | Path, splits: Sequence[str] = ("train",)) -> LoadInpu
         if unknown:
             raise GraphError(f"unknown split {unknown[0]!r}: choose from {', '.join(SPLITS)}")
         triples = [t for s in splits for t in read_triples(path / f"{s}.tsv")]
-        labels, names = _side_files(path)
+        labels, names = read_entity_labels(path), read_relation_names(path)
     else:
         triples, labels, names = read_triples(path), {}, {}
     reserved = sorted({r for _, r, _ in triples} & set(RESERVED_TYPES))
@@ -83,26 +83,6 @@ def read_input(path: str | Path, splits: Sequence[str] = ("train",)) -> LoadInpu
         if bad:
             raise GraphError(f"label {bad[0]!r} (entity {ent!r}) is reserved by kgcomplete; rename it in the data")
     return LoadInput(triples=list(dict.fromkeys(triples)), entity_labels=labels, relation_names=names)
-
-
-def _side_files(path: Path) -> tuple[dict[str, list[str]], dict[str, tuple[str, str]]]:
-    labels: dict[str, list[str]] = {}
-    if (path / "entity_types.tsv").exists():
-        type_names: dict[str, str] = {}
-        if (path / "types.tsv").exists():
-            type_names = {r[0]: r[1] for r in read_table(path / "types.tsv", 2)}
-        for ent, typ, *_ in read_table(path / "entity_types.tsv", 2):
-            label = type_names.get(typ, typ)
-            if not label:
-                raise InputFileError(path / "types.tsv", None, f"type {typ!r} has an empty label")
-            labels.setdefault(ent, [])
-            if label not in labels[ent]:
-                labels[ent].append(label)
-    names: dict[str, tuple[str, str]] = {}
-    if (path / "relations.tsv").exists():
-        for row in read_table(path / "relations.tsv", 2):
-            names[row[0]] = (row[1], row[2] if len(row) > 2 else "")
-    return labels, names
 
 
 def load_path(driver: neo4j.Driver, path: str | Path, graph: GraphSettings, *, database: str = "neo4j",
