@@ -156,6 +156,41 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
                "run cypher/review/pending.cypher; `kgcomplete guide` serves a guide for :play")
 
 
+# ---------------------------------------------------------------------- schedule / runs
+@app.command("schedule")
+def schedule_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None,
+                 job: Annotated[Optional[list[str]], typer.Option("--job", help="only this job (repeatable)")] = None,
+                 once: Annotated[bool, typer.Option("--once", help="run the jobs now, once each, and exit")] = False) -> None:
+    """Run the configured [[jobs]] on their cron schedules until SIGINT/SIGTERM (JSON log lines on stderr)."""
+    from kgcomplete.scheduler import serve, setup_logging
+
+    settings = _settings(config, uri, username, database)
+    setup_logging()
+    raise typer.Exit(serve(settings, jobs=job, once=once))
+
+
+@app.command("runs")
+def runs_cmd(limit: Annotated[int, typer.Option(help="how many")] = 20,
+             job: Annotated[Optional[str], typer.Option("--job", help="only this job's runs")] = None,
+             json_out: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+             config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Enrichment run history (KGCRun nodes), newest first."""
+    import json
+
+    from kgcomplete.neo4j import review
+
+    rows = _review(review.runs, config, uri, username, database, limit=limit, job=job)
+    if json_out:
+        for r in rows:
+            typer.echo(json.dumps(r, default=str))
+        return
+    for r in rows:
+        r["started"] = str(r["started"])[:19]
+        r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in json.loads(r["metrics"] or "{}").items()
+                                 if k in ("valid_mrr", "calibration_ece", "train_seconds"))
+    _table(rows, ["run", "job", "status", "started", "seconds", "written", "updated", "skipped", "metrics", "error"])
+
+
 # ---------------------------------------------------------------------- review
 ReviewerOpt = Annotated[str, typer.Option("--reviewer", envvar="KGC_REVIEWER", help="who reviews (default: $USER)")]
 

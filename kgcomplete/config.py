@@ -81,11 +81,14 @@ class ModelSettings(_Strict):
     valid_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for early stopping and calibration")
     seed: int = 0
     options: dict[str, Any] = Field(default_factory=dict, description="model and fit options, e.g. dim, lr")
+    checkpoint_dir: str | None = Field(None, description="folder for each job's model checkpoint (None = no checkpoints)")
+    warm_start: bool = Field(True, description="fine-tune the previous checkpoint when there is one")
 
 
 class SuggestSettings(_Strict):
     """What an enrichment run proposes."""
 
+    enabled: bool = Field(True, description="propose relationships (SUGGESTED between existing nodes)")
     relationship_types: list[str] = Field(default_factory=list, description="types to propose ([] = all)")
     top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
     min_probability: float = Field(0.5, ge=0, le=1, description="drop suggestions below this probability")
@@ -94,11 +97,87 @@ class SuggestSettings(_Strict):
                                      "rejected per type, (type, tail) and (head, type)")
 
 
+class GeneratorSettings(_Strict):
+    """What the node generator proposes in an enrichment run (new entities)."""
+
+    enabled: bool = Field(False, description="propose new entities as SuggestedEntity nodes")
+    count: int = Field(10, ge=1, description="at most this many proposed entities per run")
+    anchors: list[str] = Field(default_factory=list, description="propose missing neighbours of these keys "
+                               "([] = free generation from the spread of existing entities)")
+    label: str | None = Field(None, description="only propose entities with this label")
+    min_probability: float = Field(0.5, ge=0, le=1, description="drop proposed relationships below this probability")
+    min_novelty: float = Field(0.5, ge=0, le=1, description="drop proposals this close to an existing entity")
+    max_relations: int = Field(10, ge=1, description="at most this many relationships per proposed entity")
+    epochs: int | None = Field(None, ge=1, description="generator training epochs (default: sized to the graph)")
+    max_seconds: float | None = Field(None, gt=0, description="stop generator training after this many seconds")
+
+
+class JobSettings(_Strict):
+    """One scheduled enrichment job (a ``[[jobs]]`` table)."""
+
+    name: str = Field(description="unique job name; also the name of its lock")
+    cron: str = Field(description="five-field crontab expression, e.g. '0 2 * * *' for 02:00 daily")
+    timezone: str = Field("UTC", description="time zone of the cron expression")
+    links: bool = Field(True, description="propose relationships")
+    entities: bool = Field(False, description="propose new entities (uses [generator])")
+    misfire_grace_seconds: int = Field(3600, ge=1, description="still run a missed start up to this late")
+    coalesce: bool = Field(True, description="run once, not once per missed start, after downtime")
+    lock_ttl_seconds: float = Field(600.0, ge=5, description="a crashed worker's lock expires after this; "
+                                    "a live worker renews it every third of it")
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v)
+        except ValueError as e:
+            raise ValueError(f"{v!r} is not a five-field crontab expression ({e})") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not a time zone name (e.g. 'UTC', 'Europe/Berlin')") from None
+        return v
+
+
 class Settings(_Strict):
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     graph: GraphSettings = Field(default_factory=GraphSettings)
     model: ModelSettings = Field(default_factory=ModelSettings)
     suggest: SuggestSettings = Field(default_factory=SuggestSettings)
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings)
+    jobs: list[JobSettings] = Field(default_factory=list)
+
+    @field_validator("jobs")
+    @classmethod
+    def _unique_jobs(cls, v: list[JobSettings]) -> list[JobSettings]:
+        names = [j.name for j in v]
+        if dup := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"job names must be unique; repeated: {', '.join(dup)}")
+        return v
+
+    def job(self, name: str) -> JobSettings:
+        """The job called ``name``; ConfigError if there is none."""
+        for j in self.jobs:
+            if j.name == name:
+                return j
+        known = ", ".join(j.name for j in self.jobs) or "none configured"
+        raise ConfigError(f"no job named {name!r} in the settings (jobs: {known})")
 
 
 def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | None = None,
@@ -109,7 +188,7 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
     ignored so CLI flags that were not given do not override anything.
     """
     env = os.environ if env is None else env
-    data: dict[str, dict[str, Any]] = {}
+    data: dict[str, Any] = {}
     if path is not None:
         data = _read_toml(Path(path))
     conn = data.setdefault("neo4j", {})
@@ -124,7 +203,8 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         source = f" in {path}" if path is not None else ""
-        raise ConfigError(f"setting '{where}'{source}: {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"setting '{where}'{source}: {msg}") from None
     if settings.neo4j.password is None:
         from kgcomplete.neo4j.local import LocalNeo4j
 
@@ -134,7 +214,7 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
     return settings
 
 
-def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -143,6 +223,9 @@ def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
     for key, value in data.items():
-        if not isinstance(value, dict):
+        if key == "jobs":
+            if not isinstance(value, list):
+                raise ConfigError(f"setting 'jobs' in {path}: expected [[jobs]] tables")
+        elif not isinstance(value, dict):
             raise ConfigError(f"setting '{key}' in {path}: expected a [{key}] table")
     return data

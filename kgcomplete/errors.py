@@ -37,3 +37,8 @@ class Neo4jConnectionError(KGCompleteError):
 
 class LocalNeo4jError(KGCompleteError):
     """The local Neo4j server cannot be installed, started or stopped."""
+
+
+class Stopped(KGCompleteError):
+    """A run was asked to stop (SIGINT/SIGTERM) and stopped at a safe point; the next run
+    completes the work."""

@@ -20,6 +20,7 @@ import neo4j
 import numpy as np
 
 from kgcomplete.config import Settings
+from kgcomplete.errors import Stopped
 from kgcomplete.graph import KGraph
 from kgcomplete.neo4j.connector import pull
 from kgcomplete.neo4j.review import Decisions, decisions
@@ -58,10 +59,21 @@ def hard_negatives(graph: KGraph, rejected: list[tuple[str, str, str]]) -> np.nd
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3) if rows else None
 
 
-def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
-           echo: Callable[[str], None] = lambda _: None) -> EnrichResult:
-    """One enrichment run end to end; the run is marked failed if any step fails."""
+def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
+           echo: Callable[[str], None] = lambda _: None, should_stop: Callable[[], bool] | None = None,
+           on_run_started: Callable[[str], None] | None = None) -> EnrichResult:
+    """One enrichment run end to end; the run is marked failed if any step fails.
+
+    ``job`` names the scheduled job (recorded on the run). ``should_stop`` is asked between
+    steps and between writeback batches; when it says yes the run stops there with
+    :class:`~kgcomplete.errors.Stopped` (marked failed; the next run completes the work).
+    """
     db = settings.neo4j.database
+
+    def checkpoint(step: str) -> None:
+        if should_stop is not None and should_stop():
+            raise Stopped(f"stopped before {step}; nothing of this run was written")
+
     m, p = settings.model, settings.suggest
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -72,8 +84,11 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
          f"{len(seen.rejected)} rejected suggestions")
     parameters = {"model": m.name, "epochs": m.epochs, **m.options, "top_k": p.top_k,
                   "min_probability": p.min_probability, "max_total": p.max_total}
-    run_id = start_run(driver, model=m.name, parameters=parameters, database=db)
+    run_id = start_run(driver, model=m.name, parameters=parameters, job=job, database=db)
+    if on_run_started is not None:
+        on_run_started(run_id)
     try:
+        checkpoint("training")
         t0 = time.perf_counter()
         train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
         options = default_settings(train, m.name)
@@ -85,6 +100,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
         clock["train"] = time.perf_counter() - t0
         echo(f"trained {name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
              f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
+        checkpoint("suggesting")
         t0 = time.perf_counter()
         calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k)
         if p.learn_from_reviews:
@@ -94,8 +110,10 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, progress: bool = True,
         props = suggest(fitted.model, graph, calibrator, policy, exclude=seen.pending + seen.rejected,
                         model_name=m.name)
         clock["suggest"] = time.perf_counter() - t0
+        checkpoint("writing")
         t0 = time.perf_counter()
-        report = write_suggestions(driver, run_id, props, settings.graph, database=db, progress=progress)
+        report = write_suggestions(driver, run_id, props, settings.graph, database=db, progress=progress,
+                                   should_stop=should_stop)
         clock["write"] = time.perf_counter() - t0
         result = EnrichResult(run_id, graph, fitted, calibrator, props, report, clock)
         finish_run(driver, run_id, report, metrics=result.metrics(), database=db)

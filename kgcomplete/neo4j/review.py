@@ -85,6 +85,12 @@ def stats(driver: neo4j.Driver, *, database: str = "neo4j") -> dict[str, list[di
             "by_run": _run(driver, "stats_by_run", database, False)}
 
 
+def runs(driver: neo4j.Driver, *, limit: int = 20, job: str | None = None,
+         database: str = "neo4j") -> list[dict[str, Any]]:
+    """Enrichment runs, newest first (``runs.cypher``)."""
+    return _run(driver, "runs", database, False, limit=int(limit), job=job)
+
+
 def _why_not(driver: neo4j.Driver, id: str, database: str) -> str:
     records, _, _ = driver.execute_query("MATCH ()-[s:SUGGESTED {id: $id}]->() RETURN s.status AS status",
                                          id=id, database_=database)

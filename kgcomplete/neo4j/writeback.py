@@ -27,12 +27,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import neo4j
 from tqdm.auto import tqdm
 
 from kgcomplete.config import GraphSettings
+from kgcomplete.errors import Stopped
 from kgcomplete.neo4j.connection import quote
 from kgcomplete.suggest import Suggestion
 
@@ -70,30 +71,44 @@ class WriteReport:
 
 
 def start_run(driver: neo4j.Driver, *, model: str, parameters: dict[str, Any] | None = None,
-              kind: str = "links", database: str = "neo4j", stale_after: float = 600.0) -> str:
+              kind: str = "links", job: str | None = None, database: str = "neo4j",
+              stale_after: float = 600.0) -> str:
     """Create a ``KGCRun`` node with status ``running``; returns its id.
 
     Runs still ``running`` whose heartbeat is older than ``stale_after`` seconds were
-    interrupted (a crash, the server went away): they are marked ``failed`` first.
+    interrupted (a crash, the server went away): they are marked ``failed`` first. So are
+    earlier ``running`` runs of the same ``job``: the caller holds the job's lock, so they
+    cannot be alive.
     """
     ensure_schema(driver, database)
     driver.execute_query(
-        "MATCH (r:KGCRun {status: 'running'}) WHERE r.heartbeat_at < datetime() - duration({seconds: $stale}) "
+        "MATCH (r:KGCRun {status: 'running'}) "
+        "WHERE r.heartbeat_at < datetime() - duration({seconds: $stale}) OR ($job IS NOT NULL AND r.job = $job) "
         "SET r.status = 'failed', r.error = coalesce(r.error, 'interrupted'), r.finished_at = r.heartbeat_at",
-        stale=float(stale_after), database_=database)
+        stale=float(stale_after), job=job, database_=database)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     driver.execute_query(
-        "CREATE (r:KGCRun {id: $id, kind: $kind, model: $model, parameters: $parameters, status: 'running', "
-        "started_at: datetime(), heartbeat_at: datetime(), written: 0, updated: 0, skipped: 0})",
-        id=run_id, kind=kind, model=model, parameters=json.dumps(parameters or {}, sort_keys=True, default=str),
+        "CREATE (r:KGCRun {id: $id, kind: $kind, job: $job, model: $model, parameters: $parameters, "
+        "status: 'running', started_at: datetime(), heartbeat_at: datetime(), written: 0, updated: 0, skipped: 0})",
+        id=run_id, kind=kind, job=job, model=model, parameters=json.dumps(parameters or {}, sort_keys=True, default=str),
         database_=database)
     return run_id
 
 
+def heartbeat(driver: neo4j.Driver, run_id: str, *, database: str = "neo4j") -> None:
+    """Say that run ``run_id`` is alive (so :func:`start_run` does not take it for interrupted)."""
+    driver.execute_query("MATCH (r:KGCRun {id: $id}) SET r.heartbeat_at = datetime()", id=run_id,
+                         database_=database)
+
+
 def write_suggestions(driver: neo4j.Driver, run_id: str, suggestions: Sequence[Suggestion],
                       graph: GraphSettings, *, database: str = "neo4j", batch_size: int = 5_000,
-                      progress: bool = True) -> WriteReport:
-    """Write ``suggestions`` for run ``run_id`` in batches; see the module docstring."""
+                      progress: bool = True, should_stop: Callable[[], bool] | None = None) -> WriteReport:
+    """Write ``suggestions`` for run ``run_id`` in batches; see the module docstring.
+
+    ``should_stop`` is asked after each batch: if it says yes, the batch just written stays
+    committed and :class:`~kgcomplete.errors.Stopped` is raised (the next run writes the rest).
+    """
     start = time.perf_counter()
     label = f":{quote(graph.base_label)}" if graph.base_label else ""
     key = quote(graph.key_property)
@@ -120,6 +135,10 @@ def write_suggestions(driver: neo4j.Driver, run_id: str, suggestions: Sequence[S
             report.updated += touched - created
             report.skipped += len(batch) - touched
             bar.update(len(batch))
+            done = i + len(batch)
+            if should_stop is not None and done < len(suggestions) and should_stop():
+                raise Stopped(f"stopped after writing {done} of {len(suggestions)} suggestions; "
+                              "the next run writes the rest")
     report.seconds = time.perf_counter() - start
     return report
 
