@@ -42,3 +42,22 @@ def test_bad_config_names_the_culprit(tmp_path, text, culprit):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", env={})
+
+
+def test_the_documented_config_file_parses_and_names_every_setting():
+    from pathlib import Path
+
+    from pydantic import BaseModel
+
+    from kgcomplete.config import JobSettings, Settings
+
+    path = Path(__file__).resolve().parents[1] / "kgcomplete.toml"
+    settings = load_settings(path, env={})
+    assert settings.job("nightly").cron == "0 2 * * *"
+    text = path.read_text()
+    for section, field in Settings.model_fields.items():
+        model = field.annotation if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel) \
+            else JobSettings
+        for key in model.model_fields:
+            if key != "password":
+                assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{section}.{key} is not documented"
