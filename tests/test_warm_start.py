@@ -153,7 +153,7 @@ def test_warm_fine_tune_reaches_the_cold_mrr_in_fewer_epochs(planted):
     prev_valid = previous.with_triples(np.array(
         [(where[h], previous.relation_index()[r], where[t]) for h, r, t in valid.labeled_triples()
          if h in where and t in where]))
-    settings = dict(epochs=60, dim=16, eval_every=1, patience=3, reg_weight=0.0)
+    settings = dict(epochs=60, dim=16, eval_every=1, patience=3, reg_weight=0.0, batch_size=64)
     old = fit("complex", previous, prev_valid, progress=False, **settings).model
 
     cold = fit("complex", train, valid, progress=False, **settings)
@@ -168,11 +168,12 @@ def test_warm_fine_tune_reaches_the_cold_mrr_in_fewer_epochs(planted):
 def test_fine_tune_settings_and_mismatched_settings(planted):
     train, _ = planted
     settings = default_settings(train, "complex")
-    tuned = fine_tune_settings(settings)
-    assert "model" not in tuned and "dim" not in tuned and "reg_weight" not in tuned
-    assert tuned["eval_every"] == 1 and tuned["patience"] == 1 and tuned["epochs"] <= settings["epochs"]
-    assert tuned["batch_size"] == settings["batch_size"]
     old = fit("complex", train, None, epochs=1, progress=False, dim=8).model
+    tuned = fine_tune_settings(settings, old)
+    assert "model" not in tuned and "dim" not in tuned and "reg_weight" not in tuned
+    assert tuned["eval_every"] == 1 and tuned["patience"] == 2 and tuned["epochs"] <= settings["epochs"]
+    assert tuned["batch_size"] == settings["batch_size"] and tuned["lr"] == pytest.approx(0.03)
+    assert fine_tune_settings(dict(settings, lr=0.5), old)["lr"] == pytest.approx(0.15)
     with pytest.raises(GraphError, match="dim=8.*dim=500"):
         fit_warm(old, train, None, **settings)
     with pytest.raises(GraphError, match="ComplEx.*'rgcn'"):
