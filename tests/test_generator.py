@@ -1,0 +1,124 @@
+"""The node generator learns a planted hub-and-spoke graph: it recovers a missing hub from
+one of its spokes, its loss falls, near-duplicates are filtered, K-shot ranking works."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from kgcomplete.errors import GraphError
+from kgcomplete.graph import KGraph
+from kgcomplete.models.generator import fit_generator, primary_labels
+from kgcomplete.propose import Candidate, filter_and_merge, propose_entities, relationship_sets
+
+GROUPS, SPOKES = 12, 5
+RELATIONS = ["member_of", "likes", "located_in", "lives_in"]
+
+
+def hub_graph(groups: int = GROUPS, spokes: int = SPOKES, missing: int | None = GROUPS - 1) -> KGraph:
+    """Each group: a hub, ``spokes`` spokes that are ``member_of`` the hub and ``like`` the
+    group's topic, and live in one of two places; hubs are ``located_in`` a region. The
+    hub of group ``missing`` is absent (its spokes still share their pattern)."""
+    rows, labels = [], {}
+    for g in range(groups):
+        labels[f"topic{g}"] = "Topic"
+        hub = f"hub{g}"
+        if g != missing:
+            labels[hub] = "Hub"
+            rows.append((hub, "located_in", f"region{g % 2}"))
+            labels[f"region{g % 2}"] = "Region"
+        for i in range(spokes):
+            s = f"s{g}_{i}"
+            labels[s] = "Spoke"
+            labels[f"place{i % 2}"] = "Place"
+            rows += [(s, "likes", f"topic{g}"), (s, "lives_in", f"place{i % 2}")]
+            if g != missing:
+                rows.append((s, "member_of", hub))
+    names = sorted(set(labels.values()))
+    g = KGraph.from_labeled_triples(rows, relations=RELATIONS)
+    mat = np.array([[labels[e] == n for n in names] for e in g.entities])
+    return KGraph(entities=g.entities, relations=g.relations, triples=g.triples, labels=names, entity_labels=mat)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    graph = hub_graph()
+    return graph, fit_generator(graph, epochs=150, mask_fraction=0.1, seed=0, progress=False, threads=1)
+
+
+def test_loss_is_finite_and_decreases(trained):
+    _, fit = trained
+    losses = [h["loss"] for h in fit.history]
+    assert all(math.isfinite(x) for x in losses)
+    assert np.mean(losses[-10:]) < 0.7 * np.mean(losses[:10])
+    edges = [h["edges"] for h in fit.history]  # reconstruction of the masked entities' edges
+    assert np.mean(edges[-10:]) < 0.75 * np.mean(edges[:10])
+    assert fit.history[0]["beta"] == 0.0 and fit.history[-1]["beta"] == pytest.approx(0.1), "KL annealed 0 -> 0.1"
+    assert all(math.isfinite(h["kl"]) and h["kl"] >= 0 for h in fit.history)
+
+
+def test_anchored_generation_recovers_the_missing_hub(trained):
+    graph, fit = trained
+    spokes = {f"s{GROUPS - 1}_{i}" for i in range(SPOKES)}
+    props = propose_entities(fit.model, graph, anchors=[f"s{GROUPS - 1}_0"], count=3, min_probability=0.25)
+    assert props, "no proposal for the anchor"
+    best = props[0]
+    assert best.label == "Hub" and best.anchor == f"s{GROUPS - 1}_0"
+    members = {r.neighbour for r in best.relations if r.relation == "member_of" and r.direction == "in"}
+    assert len(members & spokes) >= SPOKES - 1, best.relations  # one spoke told it about the others
+    assert len(members - spokes) <= 1, "members of other groups"
+    assert all(0 <= r.probability <= 1 for r in best.relations)
+    assert [r.probability for r in best.relations] == sorted((r.probability for r in best.relations), reverse=True)
+    assert 0 < best.probability <= 1 and best.novelty >= 0.5 and best.support >= 1
+    assert 1 <= len(best.evidence) <= 3 and any("Hub" in e for e in best.evidence)
+
+
+def test_free_generation_proposes_novel_entities_of_known_labels(trained):
+    graph, fit = trained
+    props = propose_entities(fit.model, graph, count=5, min_probability=0.3, seed=1)
+    assert props and all(p.label in graph.labels and p.novelty >= 0.5 and p.anchor is None for p in props)
+    assert all(p.relations for p in props)
+    hubs = propose_entities(fit.model, graph, count=3, label="Hub", min_probability=0.3, min_novelty=0.0)
+    assert hubs and all(p.label == "Hub" for p in hubs)
+    with pytest.raises(GraphError, match="unknown anchor 'nobody'"):
+        propose_entities(fit.model, graph, anchors=["nobody"])
+    with pytest.raises(GraphError, match="unknown label 'Planet'"):
+        propose_entities(fit.model, graph, label="Planet")
+
+
+def test_near_duplicates_are_filtered_and_merged():
+    graph = hub_graph()
+    n, width = graph.num_entities, 2 * graph.num_relations * graph.num_entities
+    existing = relationship_sets(graph)
+    idx = graph.entity_index()
+    copy = existing[idx["s0_0"]].indices.astype(np.int64)  # exactly an existing spoke
+    new = np.array([0 * n + idx["hub1"], 1 * n + idx["topic3"], 2 * n + idx["region0"]])  # a mix nobody has
+    cands = [Candidate(label=0, label_probability=0.9, keys=k.copy(), probabilities=np.full(len(k), 0.8))
+             for k in (copy, new, new, new[:2])]
+    kept = filter_and_merge(cands, existing, width, min_novelty=0.5)
+    assert len(kept) == 2, "the copy is dropped; the two identical candidates merge"
+    assert kept[0].support == 2 and set(kept[0].keys.tolist()) == set(new.tolist())
+    assert kept[0].novelty == pytest.approx(1.0 - 1 / 5)  # shares one key with a spoke: Jaccard 1 / 5
+    assert kept[1].support == 1 and len(kept[1].keys) == 2, "Jaccard 2/3 < 0.8: kept apart"
+
+
+def test_primary_label_is_the_most_common_one():
+    g = KGraph(entities=["a", "b", "c"], relations=["r"], triples=[[0, 0, 1]], labels=["Person", "Actor"],
+               entity_labels=[[True, True], [True, False], [False, False]])
+    assert primary_labels(g).tolist() == [0, 0, -1]
+
+
+def test_generator_refuses_an_empty_graph():
+    with pytest.raises(GraphError, match="needs a graph with triples"):
+        fit_generator(KGraph(entities=["a", "b", "c"], relations=["r"], triples=np.zeros((0, 3))), progress=False)
+
+
+def test_adversarial_variant_trains(trained):
+    graph, _ = trained
+    fit = fit_generator(graph, epochs=3, mask_fraction=0.1, adversarial=True, seed=0, progress=False, threads=1)
+    assert fit.model.discriminator is not None
+    assert all(math.isfinite(h["loss"]) for h in fit.history)
+    torch.testing.assert_close(fit.model.mixture_.weight.sum(), torch.tensor(float(graph.num_entities)))
