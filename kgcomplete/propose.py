@@ -12,7 +12,7 @@ Two uses:
 
 Every code is decoded into a label and its relationships with probability at least
 ``min_probability`` (at most ``max_relations``); proposals whose relationship set is too
-close to an existing entity's (novelty ``1 - max Jaccard`` below ``min_novelty``) are
+close to an existing entity's (novelty ``1 - max Jaccard`` not above ``min_novelty``) are
 dropped, and near-identical proposals (Jaccard >= 0.8, same label) are merged, keeping
 a support count.
 
@@ -147,7 +147,8 @@ def decode(model: NodeGenerator, z: torch.Tensor, *, min_probability: float = 0.
 
 def filter_and_merge(candidates: list[Candidate], existing: sp.csr_matrix, width: int, *,
                      min_novelty: float = 0.5, merge: float = MERGE_JACCARD) -> list[Candidate]:
-    """Drop candidates without relationships or with novelty below ``min_novelty``; merge
+    """Drop candidates without relationships or with novelty not above ``min_novelty``
+    (at 0.5: Jaccard >= 0.5 with an existing entity, the evaluation's duplicates); merge
     candidates of one label whose sets have Jaccard >= ``merge`` into the first (in the
     given order), adding up their support."""
     cands = [c for c in candidates if len(c.keys)]
@@ -157,7 +158,7 @@ def filter_and_merge(candidates: list[Candidate], existing: sp.csr_matrix, width
     nov, arg = novelty(m, existing)
     for c, n, a in zip(cands, nov, arg):
         c.novelty, c.closest = float(n), int(a)
-    ok = np.flatnonzero(nov >= min_novelty)
+    ok = np.flatnonzero(nov > min_novelty) if min_novelty > 0 else np.arange(len(cands))
     cands, m = [cands[i] for i in ok], m[ok]
     sim = jaccard(m, m) if len(cands) else np.zeros((0, 0))
     labels = np.array([c.label for c in cands])
@@ -225,7 +226,8 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         count: proposals (per anchor when anchored). (default: :obj:`10`)
         label: free use: only this label. (default: :obj:`None`)
         min_probability: keep relationships at least this likely. (default: :obj:`0.5`)
-        min_novelty: drop proposals closer than this to an existing entity. (default: :obj:`0.5`)
+        min_novelty: keep proposals whose novelty is above this (0: keep all).
+            (default: :obj:`0.5`)
         max_relations: at most this many relationships a proposal. (default: :obj:`10`)
         seed: sampling seed. (default: :obj:`0`)
         oversample: codes decoded per requested proposal. (default: :obj:`4`)

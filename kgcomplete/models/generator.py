@@ -155,8 +155,8 @@ class NodeGenerator(nn.Module):
     def prepare(self, graph: KGraph) -> None:
         """Store node inputs, primary labels and the targets of each relation: entities
         with a relationship whose label is seen at that end of the relation."""
-        x = np.concatenate([graph.features, graph.entity_labels.astype(np.float32)], axis=1)  # type: ignore[list-item, union-attr]
-        x = torch.from_numpy(x).float()
+        labels = graph.entity_labels.astype(np.float32)  # type: ignore[union-attr]
+        x = torch.from_numpy(np.concatenate([graph.features, labels], axis=1)).float()  # type: ignore[list-item]
         k = graph.features.shape[1]  # type: ignore[union-attr]
         if k:
             x[:, :k] = (x[:, :k] - x[:, :k].mean(0)) / x[:, :k].std(0).clamp_min(1e-6)
@@ -348,9 +348,14 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
     if graph.num_triples == 0 or graph.num_entities < 3:
         raise GraphError("the node generator needs a graph with triples and at least 3 entities")
     frozen = link_model is not None
+    if link_model is not None and (link_model.num_entities, link_model.num_relations) != \
+            (graph.num_entities, graph.num_relations):
+        raise GraphError(f"link_model was trained on {link_model.num_entities} entities and "
+                         f"{link_model.num_relations} relations, the graph has {graph.num_entities} and "
+                         f"{graph.num_relations}: train it on this graph")
+    width_in = graph.features.shape[1] + len(graph.labels)  # type: ignore[union-attr]
     model = NodeGenerator(graph.num_entities, graph.num_relations, len(graph.labels), link=link_model,  # type: ignore[arg-type]
-                          dim=dim, hidden=hidden, num_features=graph.features.shape[1] + len(graph.labels),  # type: ignore[union-attr]
-                          adversarial=adversarial)
+                          dim=dim, hidden=hidden, num_features=width_in, adversarial=adversarial)
     model.prepare(graph)
     if frozen:
         model.link.requires_grad_(False)
