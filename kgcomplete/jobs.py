@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import neo4j
 import numpy as np
 
-from kgcomplete.config import Settings
+from kgcomplete.config import ModelSettings, Settings
 from kgcomplete.errors import Stopped
 from kgcomplete.graph import KGraph
 from kgcomplete.neo4j.connector import pull
@@ -27,7 +28,8 @@ from kgcomplete.neo4j.review import Decisions, decisions
 from kgcomplete.neo4j.writeback import WriteReport, fail_run, finish_run, start_run, write_suggestions
 from kgcomplete.pipeline import default_settings
 from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
-from kgcomplete.train import FitResult, fit
+from kgcomplete.train import FitResult, fit, save_model
+from kgcomplete.warm_start import WarmStartMismatch, fit_warm
 
 
 @dataclass
@@ -57,6 +59,39 @@ def hard_negatives(graph: KGraph, rejected: list[tuple[str, str, str]]) -> np.nd
     e, r = graph.entity_index(), graph.relation_index()
     rows = [(e[h], r[t], e[o]) for h, t, o in rejected if h in e and t in r and o in e]
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3) if rows else None
+
+
+def checkpoint_path(model: ModelSettings, job: str | None) -> Path | None:
+    """Where a job keeps its model between runs (``None`` without ``model.checkpoint_dir``)."""
+    if not model.checkpoint_dir:
+        return None
+    return Path(model.checkpoint_dir).expanduser() / f"{job or 'enrich'}.pt"
+
+
+def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *, job: str | None = None,
+                negatives: np.ndarray | None = None, progress: bool = True,
+                echo: Callable[[str], None] = lambda _: None) -> FitResult:
+    """Train the configured link predictor: fine-tune the job's previous checkpoint when there
+    is one (and ``m.warm_start``), else from scratch; then save the new checkpoint."""
+    options = default_settings(train, m.name)
+    name = options.pop("model")
+    options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
+    options.update(m.options)
+    path = checkpoint_path(m, job)
+    fitted = None
+    if path is not None and path.exists() and m.warm_start:
+        try:
+            fitted, report = fit_warm(path, train, valid, seed=m.seed, negatives=negatives, progress=progress,
+                                      model=name, **options)
+            echo(f"warm start from {path}: {report.summary()}")
+        except WarmStartMismatch as e:
+            echo(f"cold start: {e}")
+    if fitted is None:
+        fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress, **options)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(path, fitted.model, graph)
+    return fitted
 
 
 def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
@@ -91,14 +126,10 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
         checkpoint("training")
         t0 = time.perf_counter()
         train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
-        options = default_settings(train, m.name)
-        name = options.pop("model")
-        options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
-        options.update(m.options)
-        fitted = fit(name, train, valid, seed=m.seed, negatives=hard_negatives(graph, seen.rejected),
-                     progress=progress, **options)
+        fitted = train_model(graph, train, valid, m, job=job, negatives=hard_negatives(graph, seen.rejected),
+                             progress=progress, echo=echo)
         clock["train"] = time.perf_counter() - t0
-        echo(f"trained {name}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
+        echo(f"trained {type(fitted.model).__name__}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
              f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
         checkpoint("suggesting")
         t0 = time.perf_counter()

@@ -40,3 +40,23 @@ def test_enrich_writes_a_run_and_rejected_pairs_never_return(nations):
     assert d.rejected == [(bad.head, bad.type, bad.tail)] and len(d.accepted) == 1
     assert count(driver, "MATCH (a {uid: $h})-[r]->(b {uid: $t}) WHERE type(r) = $type RETURN count(r)",
                  h=good.head, t=good.tail, type=good.type) == 1
+
+
+def test_second_run_warm_starts_from_the_jobs_checkpoint(nations, tmp_path, datasets_dir):
+    driver, settings = nations
+    settings.model.checkpoint_dir = str(tmp_path / "ckpt")
+    lines: list[str] = []
+    first = enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
+    assert (tmp_path / "ckpt" / "nightly.pt").is_file()
+    assert not any(line.startswith("warm start") for line in lines)
+    driver.execute_query("CREATE (:Entity {uid: 'atlantis'})-[:intergovorgs]->(:Entity {uid: 'lemuria'})")
+    lines.clear()
+    second = enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
+    warm = [line for line in lines if line.startswith("warm start")]
+    assert len(warm) == 1 and "2 added" in warm[0], lines
+    assert second.fit.epochs <= 10 < first.fit.epochs       # a fine-tune, not a full training
+    assert second.fit.best_valid_mrr > 0.5 * first.fit.best_valid_mrr
+    settings.model.warm_start = False
+    lines.clear()
+    enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
+    assert not any(line.startswith("warm start") for line in lines)
