@@ -182,9 +182,14 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
     settings = _settings(config, uri, username, database)
     with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
         result = enrich(driver, settings, echo=typer.echo)
-    typer.echo(f"run {result.run_id}: {result.report.describe()}")
+    if settings.suggest.enabled:
+        typer.echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:top]:
         typer.echo("\n".join(s.describe()))
+    if result.entity_report is not None:
+        typer.echo(f"run {result.run_id}: {result.entity_report.describe()}")
+        for e in result.entities[:top]:
+            typer.echo("\n".join(describe_entity(e)))
     from kgcomplete.neo4j.local import LocalNeo4j
 
     typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "
@@ -224,6 +229,16 @@ def runs_cmd(limit: Annotated[int, typer.Option(help="how many")] = 20,
         r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in json.loads(r["metrics"] or "{}").items()
                                  if k in ("valid_mrr", "calibration_ece", "train_seconds"))
     _table(rows, ["run", "job", "status", "started", "seconds", "written", "updated", "skipped", "metrics", "error"])
+
+
+def describe_entity(e, max_relations: int = 5) -> list[str]:
+    """A proposed entity as a few lines for the terminal."""
+    lines = [f"new {e.label or 'entity'} (p={e.probability:.2f}, novelty {e.novelty:.2f}, support {e.support}"
+             + (f", next to {e.anchor}" if e.anchor else "") + ")"]
+    lines += [f"    {'-[' + r.relation + ']->' if r.direction == 'out' else '<-[' + r.relation + ']-'} {r.neighbour}"
+              f"  {r.probability:.2f}" for r in e.relations[:max_relations]]
+    lines += [f"    because {line}" for line in e.evidence[:2]]
+    return lines
 
 
 # ---------------------------------------------------------------------- review
@@ -303,6 +318,56 @@ def review_reject(ids: Annotated[list[str], typer.Argument(help="suggestion ids"
     rows = [_review(review.reject, config, uri, username, database, id=sid, reviewer=_reviewer(reviewer))
             for sid in ids]
     typer.echo(f"rejected {len(rows)} suggestion(s)")
+
+
+@review_app.command("entities")
+def review_entities(limit: Annotated[int, typer.Option(help="how many")] = 25,
+                    config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
+                    database: DbOpt = None) -> None:
+    """Pending proposed entities (SuggestedEntity), most probable first, with their relationships."""
+    from kgcomplete.neo4j import review
+
+    rows = _review(review.entities_pending, config, uri, username, database, limit=limit)
+    if not rows:
+        typer.echo("(none)")
+    for r in rows:
+        typer.echo(f"{r['id']}  new {r['label'] or 'entity'}  p={r['probability']}  novelty={r['novelty']}  "
+                   f"support={r['support']}" + (f"  anchor={r['anchor']}" if r["anchor"] else ""))
+        for line in r["relationships"]:
+            typer.echo(f"    {line}")
+        for line in r["evidence"] or []:
+            typer.echo(f"    because {line}")
+
+
+@review_app.command("accept-entity")
+def review_accept_entity(id: Annotated[str, typer.Argument(help="proposed entity id")],
+                         key: Annotated[Optional[str], typer.Option(help="key of the new entity (default: its id)")] = None,
+                         name: Annotated[Optional[str], typer.Option(help="name of the new entity")] = None,
+                         reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
+                         username: UserOpt = None, database: DbOpt = None) -> None:
+    """Accept a proposed entity: it gets its label and key, its pending relationships become real."""
+    from kgcomplete.neo4j import review
+
+    settings = _settings(config, uri, username, database)
+    props = {settings.graph.key_property: key or id}
+    if name:
+        props[settings.graph.name_property] = name
+    row = _review(review.accept_entity, config, uri, username, database, id=id, properties=props,
+                  reviewer=_reviewer(reviewer), graph=settings.graph)
+    typer.echo(f"accepted {row['id']} as a {row['label'] or 'node'} with {settings.graph.key_property} "
+               f"{props[settings.graph.key_property]!r} and {row['relationships']} relationship(s)")
+
+
+@review_app.command("reject-entity")
+def review_reject_entity(ids: Annotated[list[str], typer.Argument(help="proposed entity ids")],
+                         reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
+                         username: UserOpt = None, database: DbOpt = None) -> None:
+    """Reject proposed entities (and their pending relationships); never proposed again."""
+    from kgcomplete.neo4j import review
+
+    for pid in ids:
+        _review(review.reject_entity, config, uri, username, database, id=pid, reviewer=_reviewer(reviewer))
+    typer.echo(f"rejected {len(ids)} proposed entit{'y' if len(ids) == 1 else 'ies'}")
 
 
 @review_app.command("stats")

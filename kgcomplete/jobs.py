@@ -1,5 +1,8 @@
 """An enrichment run: pull -> fit -> calibrate -> propose -> write back, recorded as a KGCRun.
 
+Links (SUGGESTED between existing nodes) and/or new entities (SuggestedEntity nodes from the
+node generator), as ``settings.suggest.enabled`` and ``settings.generator.enabled`` say.
+
 The analysts' decisions close the loop: accepted suggestions are real relationships by the
 next pull (so they train as positives), rejected ones are passed to training as hard
 negatives and are never proposed again; pending ones are not proposed twice.
@@ -21,12 +24,16 @@ import neo4j
 import numpy as np
 
 from kgcomplete.config import ModelSettings, Settings
-from kgcomplete.errors import Stopped
+from kgcomplete.errors import ConfigError, Stopped
 from kgcomplete.graph import KGraph
+from kgcomplete.models import ComplEx
+from kgcomplete.models.generator import GeneratorFit, fit_generator
 from kgcomplete.neo4j.connector import pull
+from kgcomplete.neo4j.entities import EntityWriteReport, write_entities
 from kgcomplete.neo4j.review import Decisions, decisions
 from kgcomplete.neo4j.writeback import WriteReport, fail_run, finish_run, start_run, write_suggestions
 from kgcomplete.pipeline import default_settings
+from kgcomplete.propose import EntityProposal, propose_entities
 from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
 from kgcomplete.train import FitResult, fit, save_model
 from kgcomplete.warm_start import WarmStartMismatch, fit_warm
@@ -34,23 +41,29 @@ from kgcomplete.warm_start import WarmStartMismatch, fit_warm
 
 @dataclass
 class EnrichResult:
-    """What one enrichment run did."""
+    """What one enrichment run did (links and/or entities, as configured)."""
 
     run_id: str
     graph: KGraph
-    fit: FitResult
-    calibrator: Calibrator
-    suggestions: list[Suggestion]
-    report: WriteReport
+    fit: FitResult | None = None
+    calibrator: Calibrator | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    report: WriteReport = field(default_factory=WriteReport)
+    generator: GeneratorFit | None = None
+    entities: list[EntityProposal] = field(default_factory=list)
+    entity_report: EntityWriteReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     def metrics(self) -> dict[str, float]:
-        out = {"train_seconds": self.fit.seconds, "epochs": float(self.fit.epochs),
-               "suggestions": float(len(self.suggestions))}
-        if self.fit.best_valid_mrr is not None:
-            out["valid_mrr"] = self.fit.best_valid_mrr
-        if self.calibrator.ece is not None:
+        out = {"suggestions": float(len(self.suggestions))}
+        if self.fit is not None:
+            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs))
+            if self.fit.best_valid_mrr is not None:
+                out["valid_mrr"] = self.fit.best_valid_mrr
+        if self.calibrator is not None and self.calibrator.ece is not None:
             out["calibration_ece"] = self.calibrator.ece
+        if self.generator is not None:
+            out.update(generator_seconds=self.generator.seconds, entities=float(len(self.entities)))
         return out
 
 
@@ -109,7 +122,9 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
         if should_stop is not None and should_stop():
             raise Stopped(f"stopped before {step}; nothing of this run was written")
 
-    m, p = settings.model, settings.suggest
+    m, p, g = settings.model, settings.suggest, settings.generator
+    if not (p.enabled or g.enabled):
+        raise ConfigError("settings 'suggest.enabled' and 'generator.enabled' are both false: nothing to propose")
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
     graph = pull(driver, settings.graph, database=db, progress=progress)
@@ -119,35 +134,53 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
          f"{len(seen.rejected)} rejected suggestions")
     parameters = {"model": m.name, "epochs": m.epochs, **m.options, "top_k": p.top_k,
                   "min_probability": p.min_probability, "max_total": p.max_total}
-    run_id = start_run(driver, model=m.name, parameters=parameters, job=job, database=db)
+    kind = "+".join(k for k, on in (("links", p.enabled), ("entities", g.enabled)) if on)
+    run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, database=db)
     if on_run_started is not None:
         on_run_started(run_id)
+    result = EnrichResult(run_id, graph, seconds=clock)
     try:
-        checkpoint("training")
-        t0 = time.perf_counter()
-        train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
-        fitted = train_model(graph, train, valid, m, job=job, negatives=hard_negatives(graph, seen.rejected),
-                             progress=progress, echo=echo)
-        clock["train"] = time.perf_counter() - t0
-        echo(f"trained {type(fitted.model).__name__}: {fitted.epochs} epochs in {fitted.seconds:.0f} s, "
-             f"valid MRR {fitted.best_valid_mrr or 0:.3f}")
-        checkpoint("suggesting")
-        t0 = time.perf_counter()
-        calibrator = Calibrator.fit_heldout(fitted.model, train, valid, top_k=p.top_k)
-        if p.learn_from_reviews:
-            calibrator = calibrator.with_feedback(seen.outcomes)
-        policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
-                               min_probability=p.min_probability, max_total=p.max_total)
-        props = suggest(fitted.model, graph, calibrator, policy, exclude=seen.pending + seen.rejected,
-                        model_name=m.name)
-        clock["suggest"] = time.perf_counter() - t0
-        checkpoint("writing")
-        t0 = time.perf_counter()
-        report = write_suggestions(driver, run_id, props, settings.graph, database=db, progress=progress,
-                                   should_stop=should_stop)
-        clock["write"] = time.perf_counter() - t0
-        result = EnrichResult(run_id, graph, fitted, calibrator, props, report, clock)
-        finish_run(driver, run_id, report, metrics=result.metrics(), database=db)
+        if p.enabled:
+            checkpoint("training")
+            t0 = time.perf_counter()
+            train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
+            result.fit = train_model(graph, train, valid, m, job=job,
+                                     negatives=hard_negatives(graph, seen.rejected), progress=progress, echo=echo)
+            clock["train"] = time.perf_counter() - t0
+            echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
+                 f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
+            checkpoint("suggesting")
+            t0 = time.perf_counter()
+            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, top_k=p.top_k)
+            if p.learn_from_reviews:
+                result.calibrator = result.calibrator.with_feedback(seen.outcomes)
+            policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
+                                   min_probability=p.min_probability, max_total=p.max_total)
+            result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
+                                         exclude=seen.pending + seen.rejected, model_name=m.name)
+            clock["suggest"] = time.perf_counter() - t0
+            checkpoint("writing")
+            t0 = time.perf_counter()
+            result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
+                                              progress=progress, should_stop=should_stop)
+            clock["write"] = time.perf_counter() - t0
+        if g.enabled:
+            checkpoint("proposing entities")
+            t0 = time.perf_counter()
+            link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
+            result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
+                                             max_seconds=g.max_seconds, seed=m.seed, progress=progress)
+            result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
+                                               count=g.count, label=g.label, min_probability=g.min_probability,
+                                               min_novelty=g.min_novelty, max_relations=g.max_relations,
+                                               seed=m.seed)
+            clock["generate"] = time.perf_counter() - t0
+            echo(f"generator: {result.generator.epochs} epochs in {result.generator.seconds:.0f} s, "
+                 f"{len(result.entities)} proposed entities")
+            checkpoint("writing entities")
+            result.entity_report = write_entities(driver, run_id, result.entities, settings.graph,
+                                                  model="generator", database=db)
+        finish_run(driver, run_id, result.report, metrics=result.metrics(), database=db)
         return result
     except BaseException as e:
         fail_run(driver, run_id, e, database=db)

@@ -105,6 +105,7 @@ def run_job(settings: Settings, job: JobSettings, *, stop: threading.Event | Non
                                 should_stop=stop.is_set, on_run_started=started)
                 event("job_finished", job=job.name, run_id=result.run_id, written=result.report.written,
                       updated=result.report.updated, skipped=result.report.skipped,
+                      entities_written=result.entity_report.written if result.entity_report else 0,
                       seconds=round(time.perf_counter() - t0, 1),
                       metrics={k: round(v, 4) for k, v in result.metrics().items()})
                 return "completed"

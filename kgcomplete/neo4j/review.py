@@ -17,6 +17,7 @@ from typing import Any
 
 import neo4j
 
+from kgcomplete.config import GraphSettings
 from kgcomplete.errors import KGCompleteError
 
 REVIEW_DIR = Path(__file__).resolve().parents[1] / "cypher" / "review"
@@ -85,6 +86,49 @@ def stats(driver: neo4j.Driver, *, database: str = "neo4j") -> dict[str, list[di
             "by_run": _run(driver, "stats_by_run", database, False)}
 
 
+def entities_pending(driver: neo4j.Driver, *, limit: int = 25, database: str = "neo4j") -> list[dict[str, Any]]:
+    """Pending proposed entities with their relationships (``entities_pending.cypher``)."""
+    return _run(driver, "entities_pending", database, False, limit=int(limit))
+
+
+def accept_entity(driver: neo4j.Driver, id: str, *, properties: dict[str, Any], reviewer: str,
+                  graph: GraphSettings | None = None, database: str = "neo4j") -> dict[str, Any]:
+    """Accept a proposed entity: it becomes a real node with its label, the base label and
+    ``properties`` (which must hold the key property), and its pending relationships become
+    real, all in one transaction (``accept_entity.cypher``)."""
+    graph = graph or GraphSettings()
+    if properties.get(graph.key_property) in (None, ""):
+        raise ReviewError(f"accepting entity {id!r} needs its key: give properties[{graph.key_property!r}]")
+    try:
+        rows = _run(driver, "accept_entity", database, True, id=id, properties=properties, reviewer=reviewer,
+                    base_label=graph.base_label)
+    except neo4j.exceptions.ConstraintError:
+        raise ReviewError(f"cannot accept entity {id!r}: an entity with {graph.key_property} = "
+                          f"{properties[graph.key_property]!r} exists already; choose another key") from None
+    if not rows:
+        raise ReviewError(_why_not_entity(driver, id, database))
+    return rows[0]
+
+
+def reject_entity(driver: neo4j.Driver, id: str, *, reviewer: str, database: str = "neo4j") -> dict[str, Any]:
+    """Reject a proposed entity and its pending relationships (``reject_entity.cypher``)."""
+    rows = _run(driver, "reject_entity", database, True, id=id, reviewer=reviewer)
+    if not rows:
+        raise ReviewError(_why_not_entity(driver, id, database))
+    return rows[0]
+
+
+def _why_not_entity(driver: neo4j.Driver, id: str, database: str) -> str:
+    records, _, _ = driver.execute_query(
+        "OPTIONAL MATCH (n:SuggestedEntity {id: $id}) OPTIONAL MATCH (m {kgc_suggestion: $id}) "
+        "RETURN n.status AS status, m IS NOT NULL AS accepted", id=id, database_=database)
+    if records and records[0]["accepted"]:
+        return f"proposed entity {id!r} is already accepted"
+    if not records or records[0]["status"] is None:
+        return f"no proposed entity with id {id!r}"
+    return f"proposed entity {id!r} is already {records[0]['status']}"
+
+
 def runs(driver: neo4j.Driver, *, limit: int = 20, job: str | None = None,
          database: str = "neo4j") -> list[dict[str, Any]]:
     """Enrichment runs, newest first (``runs.cypher``)."""
@@ -96,6 +140,9 @@ def _why_not(driver: neo4j.Driver, id: str, database: str) -> str:
                                          id=id, database_=database)
     if not records:
         return f"no suggestion with id {id!r}"
+    if records[0]["status"] == "pending":
+        return (f"suggestion {id!r} is a relationship of a proposed entity: it becomes real when the entity "
+                "is accepted (kgcomplete review accept-entity)")
     return f"suggestion {id!r} is already {records[0]['status']}"
 
 
@@ -114,7 +161,7 @@ def decisions(driver: neo4j.Driver, *, database: str = "neo4j") -> Decisions:
     """Every suggestion's (head, type, tail) grouped by status."""
     out = Decisions()
     records, _, _ = driver.execute_query(
-        "MATCH ()-[s:SUGGESTED]->() RETURN s.status AS status, s.head_key AS h, s.type AS t, s.tail_key AS o, "
+        "MATCH ()-[s:SUGGESTED]->() WHERE s.kind IS NULL RETURN s.status AS status, s.head_key AS h, s.type AS t, s.tail_key AS o, "
         "s.probability AS p", database_=database, routing_=neo4j.RoutingControl.READ)
     for r in records:
         getattr(out, r["status"], []).append((r["h"], r["t"], r["o"]))

@@ -2,9 +2,11 @@
 // suggested type (unless it exists already) and mark the suggestion accepted.
 // :param id => 'paste an id from pending.cypher'
 // :param reviewer => 'your name'
+// (A relationship of a proposed SuggestedEntity becomes real when the entity is accepted:
+// see accept_entity.cypher.)
 MATCH (a)-[s:SUGGESTED {id: $id}]->(b)
 SET s.review_lock = true REMOVE s.review_lock   // lock it, then read its status
-WITH a, s, b WHERE s.status = 'pending'
+WITH a, s, b WHERE s.status = 'pending' AND NOT a:SuggestedEntity AND NOT b:SuggestedEntity
 CALL (a, s, b) {
   WITH a, s, b WHERE NOT EXISTS { MATCH (a)-[r]->(b) WHERE type(r) = s.type }
   CREATE (a)-[r:$(s.type)]->(b)
