@@ -45,6 +45,11 @@ WARM_FIT: dict[str, Any] = dict(eval_every=1, patience=2, epochs=10)
 WARM_LR_SCALE = 0.3
 
 
+class WarmStartMismatch(GraphError):
+    """The previous model cannot seed this run (another model class or hyper-parameters,
+    e.g. a new ``dim`` after the graph grew past a size step): train from scratch."""
+
+
 @dataclass(frozen=True)
 class WarmStartReport:
     """What :func:`warm_start` carried over, for the run log.
@@ -186,11 +191,14 @@ def fit_warm(previous: LinkPredictor | str | Path, train: KGraph, valid: KGraph 
         ``(FitResult, WarmStartReport)``.
 
     Raises:
-        GraphError: a model argument in ``settings`` differs from the previous model's
-            (e.g. another ``dim``): the checkpoint cannot be reused, train from scratch.
+        WarmStartMismatch: ``settings`` name another model or model argument (e.g. another
+            ``dim``) than the previous model's: train from scratch instead.
+        InputFileError: ``previous`` is a path that holds no saved model.
     """
+    if not isinstance(previous, LinkPredictor):
+        previous = load_model(previous)
+    _check_same_model(previous, settings)
     model, report = warm_start(previous, train, seed=seed)
-    _check_same_model(model, settings)
     result = fit(model, train, valid, seed=seed, **fine_tune_settings(settings, model))
     return result, report
 
@@ -199,12 +207,13 @@ def _check_same_model(model: LinkPredictor, settings: dict[str, Any]) -> None:
     from kgcomplete.models import MODELS
 
     name = settings.get("model")
-    if name is not None and name != "default" and MODELS.get(str(name).lower()) is not type(model):
-        raise GraphError(f"the previous model is a {type(model).__name__}, the settings ask for {name!r}: "
+    name = "complex" if name == "default" else name  # as pipeline.default_settings reads it
+    if name is not None and MODELS.get(str(name).lower()) is not type(model):
+        raise WarmStartMismatch(f"the previous model is a {type(model).__name__}, the settings ask for {name!r}: "
                          "train from scratch")
     for key, value in settings.items():
         if key in model.hparams and key != "num_features" and model.hparams[key] != value:
-            raise GraphError(f"the previous model has {key}={model.hparams[key]!r}, the settings ask for "
+            raise WarmStartMismatch(f"the previous model has {key}={model.hparams[key]!r}, the settings ask for "
                              f"{key}={value!r}: train from scratch")
 
 

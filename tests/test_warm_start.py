@@ -13,7 +13,7 @@ from kgcomplete.graph import KGraph
 from kgcomplete.models import MODELS
 from kgcomplete.pipeline import default_settings
 from kgcomplete.train import fit, save_model
-from kgcomplete.warm_start import fine_tune_settings, fit_warm, match_keys, warm_start
+from kgcomplete.warm_start import WarmStartMismatch, fine_tune_settings, fit_warm, match_keys, warm_start
 from planted import planted_graph
 
 SMALL = {name: dict(dim=8) for name in ("distmult", "complex", "rotate", "transe", "rgcn", "vgae", "argva")}
@@ -174,7 +174,10 @@ def test_fine_tune_settings_and_mismatched_settings(planted):
     assert tuned["eval_every"] == 1 and tuned["patience"] == 2 and tuned["epochs"] <= settings["epochs"]
     assert tuned["batch_size"] == settings["batch_size"] and tuned["lr"] == pytest.approx(0.03)
     assert fine_tune_settings(dict(settings, lr=0.5), old)["lr"] == pytest.approx(0.15)
-    with pytest.raises(GraphError, match="dim=8.*dim=500"):
+    with pytest.raises(WarmStartMismatch, match="dim=8.*dim=500"):
         fit_warm(old, train, None, **settings)
-    with pytest.raises(GraphError, match="ComplEx.*'rgcn'"):
+    with pytest.raises(WarmStartMismatch, match="ComplEx.*'rgcn'"):
         fit_warm(old, train, None, model="rgcn", dim=8)
+    assert issubclass(WarmStartMismatch, GraphError)
+    result, _ = fit_warm(old, train, None, model="default", dim=8, epochs=1, progress=False)
+    assert result.epochs == 1
