@@ -40,8 +40,17 @@ SLIDES = [
     ("Reject", "reject",
      "Rejected suggestions stay in the graph marked <code>rejected</code>: they are never proposed again "
      "and the next training run uses them as hard negatives."),
+    ("Proposed new entities", "entities_pending",
+     "The node generator proposes whole missing entities: yellow <code>SuggestedEntity</code> nodes with "
+     "their proposed label, probability, novelty and <code>SUGGESTED</code> relationships to existing nodes."),
+    ("Accept a proposed entity", "accept_entity",
+     "Give it a new key (and a name). It becomes a real node with its label, and its pending relationships "
+     "become real, in one transaction. Reject single relationships first if they are wrong."),
+    ("Reject a proposed entity", "reject_entity",
+     "It stays as a rejected proposal with its relationships; nothing like it is proposed again."),
     ("Statistics by type", "stats_by_type", "What is pending, accepted and rejected, per relationship type."),
     ("Statistics by run", "stats_by_run", "Every enrichment run with what it wrote and how its suggestions fared."),
+    ("Run history", "runs", "Enrichment runs, newest first: job, status, counts, metrics and errors."),
 ]
 
 

@@ -1,6 +1,7 @@
 // Enrichment runs, newest first: status, what each wrote, its metrics, and why it failed.
 // :param limit => 20
-// :param job => null          // or a job name, e.g. 'nightly'
+// :param job => null
+// (job: null for every run, or a job name such as 'nightly')
 MATCH (r:KGCRun)
 WHERE $job IS NULL OR r.job = $job
 RETURN r.id AS run, r.job AS job, r.kind AS kind, r.status AS status, r.model AS model,
