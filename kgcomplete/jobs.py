@@ -24,7 +24,7 @@ import neo4j
 import numpy as np
 
 from kgcomplete.config import ModelSettings, Settings
-from kgcomplete.errors import ConfigError, Stopped
+from kgcomplete.errors import ConfigError, InputFileError, Stopped
 from kgcomplete.graph import KGraph
 from kgcomplete.models import ComplEx
 from kgcomplete.models.generator import GeneratorFit, fit_generator
@@ -97,7 +97,7 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
             fitted, report = fit_warm(path, train, valid, seed=m.seed, negatives=negatives, progress=progress,
                                       model=name, **options)
             echo(f"warm start from {path}: {report.summary()}")
-        except WarmStartMismatch as e:
+        except (WarmStartMismatch, InputFileError) as e:  # another model, or an unreadable checkpoint
             echo(f"cold start: {e}")
     if fitted is None:
         fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress, **options)

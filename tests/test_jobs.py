@@ -56,6 +56,10 @@ def test_second_run_warm_starts_from_the_jobs_checkpoint(nations, tmp_path, data
     assert len(warm) == 1 and "2 added" in warm[0], lines
     assert second.fit.epochs <= 10 < first.fit.epochs       # a fine-tune, not a full training
     assert second.fit.best_valid_mrr > 0.5 * first.fit.best_valid_mrr
+    (tmp_path / "ckpt" / "nightly.pt").write_bytes(b"not a checkpoint")
+    lines.clear()
+    enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
+    assert any(line.startswith("cold start:") and "nightly.pt" in line for line in lines), lines
     settings.model.warm_start = False
     lines.clear()
     enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
