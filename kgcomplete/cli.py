@@ -189,7 +189,7 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
     if result.entity_report is not None:
         typer.echo(f"run {result.run_id}: {result.entity_report.describe()}")
         for e in result.entities[:top]:
-            typer.echo("\n".join(describe_entity(e)))
+            typer.echo("\n".join(e.describe()))
     from kgcomplete.neo4j.local import LocalNeo4j
 
     typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "
@@ -229,16 +229,6 @@ def runs_cmd(limit: Annotated[int, typer.Option(help="how many")] = 20,
         r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in json.loads(r["metrics"] or "{}").items()
                                  if k in ("valid_mrr", "calibration_ece", "train_seconds"))
     _table(rows, ["run", "job", "status", "started", "seconds", "written", "updated", "skipped", "metrics", "error"])
-
-
-def describe_entity(e, max_relations: int = 5) -> list[str]:
-    """A proposed entity as a few lines for the terminal."""
-    lines = [f"new {e.label or 'entity'} (p={e.probability:.2f}, novelty {e.novelty:.2f}, support {e.support}"
-             + (f", next to {e.anchor}" if e.anchor else "") + ")"]
-    lines += [f"    {'-[' + r.relation + ']->' if r.direction == 'out' else '<-[' + r.relation + ']-'} {r.neighbour}"
-              f"  {r.probability:.2f}" for r in e.relations[:max_relations]]
-    lines += [f"    because {line}" for line in e.evidence[:2]]
-    return lines
 
 
 # ---------------------------------------------------------------------- review

@@ -1,8 +1,8 @@
 """The main job on the embedded default: a local Neo4j loaded with the bundled sample graph.
 
 ``kgcomplete demo`` starts (or reuses) the local server, loads the sample graph
-(idempotently), runs one enrichment (pull, train, suggest, write back) and prints the top
-suggestions with their evidence and where to review them.
+(idempotently), runs one enrichment (pull, train, suggest links, propose new entities,
+write back) and prints the top suggestions with their evidence and where to review them.
 """
 
 from __future__ import annotations
@@ -31,11 +31,18 @@ def run_demo(home: Path | None = None, bolt_port: int = 7687, http_port: int = 7
         report = load_path(driver, sample_dataset_dir(), settings.graph, splits=("train",))
         echo(f"sample graph (nations): {report.describe()}")
         settings.suggest.top_k, settings.suggest.max_total = 3, 50
+        settings.generator.enabled, settings.generator.count = True, 3
         result = enrich(driver, settings, echo=echo)
     echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:5]:
         for line in s.describe(max_evidence=2):
             echo(line)
+    if result.entity_report is not None:
+        echo(f"new entities: {result.entity_report.describe()}")
+        for e in result.entities[:3]:
+            for line in e.describe():
+                echo(line)
     echo(f"Review them in Neo4j Browser: {status.browser_url}")
     echo("  run `kgcomplete guide`, then in Browser: :play http://localhost:8001/review.html")
     echo("  or from the shell: kgcomplete review list | accept ID | reject ID")
+    echo("  proposed entities: kgcomplete review entities | accept-entity ID --key K | reject-entity ID")

@@ -64,6 +64,14 @@ class EntityProposal:
     evidence: list[str] = field(default_factory=list)
     closest: str | None = None  # key of the existing entity with the most similar relationships
 
+    def describe(self, max_relations: int = 5, max_evidence: int = 2) -> list[str]:
+        """A few lines for a terminal: the entity, its best relationships, its evidence."""
+        head = (f"new {self.label or 'entity'} (p={self.probability:.2f}, novelty {self.novelty:.2f}, "
+                f"support {self.support}" + (f", next to {self.anchor}" if self.anchor else "") + ")")
+        rels = [f"    {'-[' + r.relation + ']->' if r.direction == 'out' else '<-[' + r.relation + ']-'} "
+                f"{r.neighbour}  {r.probability:.2f}" for r in self.relations[:max_relations]]
+        return [head, *rels, *(f"    because {e}" for e in self.evidence[:max_evidence])]
+
 
 @dataclass
 class Candidate:
