@@ -76,11 +76,16 @@ def test_anchored_generation_recovers_the_missing_hub(trained):
     assert 1 <= len(best.evidence) <= 3 and any("Hub" in e for e in best.evidence)
 
 
-def test_free_generation_proposes_novel_entities_of_known_labels(trained):
+def test_free_generation_decodes_coherent_entities_and_drops_copies(trained):
     graph, fit = trained
-    props = propose_entities(fit.model, graph, count=5, min_probability=0.3, seed=1)
-    assert props and all(p.label in graph.labels and p.novelty > 0.5 and p.anchor is None for p in props)
-    assert all(p.relations for p in props)
+    raw = propose_entities(fit.model, graph, count=5, min_probability=0.3, min_novelty=0.0, seed=1)
+    assert raw and all(p.label in graph.labels and p.relations and p.anchor is None for p in raw)
+    for p in raw:  # a sampled spoke is a member of the hub of the topic it likes
+        out = {r.relation: r.neighbour for r in p.relations if r.direction == "out"}
+        if "member_of" in out and "likes" in out:
+            assert out["member_of"][3:] == out["likes"][5:], p.relations
+    novel = propose_entities(fit.model, graph, count=5, min_probability=0.3, seed=1)
+    assert all(p.novelty > 0.5 for p in novel) and len(novel) < len(raw), "copies of existing spokes are dropped"
     hubs = propose_entities(fit.model, graph, count=3, label="Hub", min_probability=0.3, min_novelty=0.0)
     assert hubs and all(p.label == "Hub" for p in hubs)
     with pytest.raises(GraphError, match="unknown anchor 'nobody'"):
