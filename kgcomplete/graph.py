@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 
 from kgcomplete.errors import GraphError, InputFileError
 
@@ -146,17 +147,26 @@ class KGraph:
                 f"{len(self.feature_names)} features")
 
     # ------------------------------------------------------------------ splitting
-    def split(self, valid: float = 0.05, test: float = 0.05, seed: int = 0
+    def split(self, valid: float = 0.05, test: float = 0.05, seed: int = 0, stable: bool = False
               ) -> tuple["KGraph", "KGraph", "KGraph"]:
         """Random train/valid/test split of the triples, sharing one vocabulary.
 
         Every entity and relation seen in valid or test also occurs in train: a held-out
         triple whose entity or relation would otherwise vanish from train is moved back.
+        ``stable=True`` orders triples by a hash of their keys and names instead of a random
+        permutation, so a triple stays on its side when the graph changes a little (a
+        nightly run then never validates on what last night's checkpoint trained on).
         """
         if not (0 <= valid < 1 and 0 <= test < 1 and valid + test < 1):
             raise GraphError(f"split fractions valid={valid}, test={test} must be in [0, 1) and sum below 1")
         n = self.num_triples
-        perm = np.random.default_rng(seed).permutation(n)
+        if stable:
+            ent, rel = np.asarray(self.entities, dtype=object), np.asarray(self.relations, dtype=object)
+            h, r, t = ent[self.triples[:, 0]], rel[self.triples[:, 1]], ent[self.triples[:, 2]]
+            text = h + "\x00" + r + "\x00" + t + f"\x00{seed}"
+            perm = np.argsort(pd.util.hash_array(text), kind="stable")
+        else:
+            perm = np.random.default_rng(seed).permutation(n)
         n_test, n_valid = int(round(n * test)), int(round(n * valid))
         held = perm[: n_test + n_valid]
         train_mask = np.ones(n, dtype=bool)

@@ -143,7 +143,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
         if p.enabled:
             checkpoint("training")
             t0 = time.perf_counter()
-            train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed)
+            train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed, stable=True)
             result.fit = train_model(graph, train, valid, m, job=job,
                                      negatives=hard_negatives(graph, seen.rejected), progress=progress, echo=echo)
             clock["train"] = time.perf_counter() - t0

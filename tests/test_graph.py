@@ -90,3 +90,20 @@ def test_to_pyg_and_hetero():
     # local rows map back to the right entities
     a_rows = het["A"].entity.tolist()
     assert a_rows == [0, 1, 2, 3, 4]
+
+
+def test_stable_split_keeps_triples_on_their_side_when_the_graph_changes():
+    rng = np.random.default_rng(0)
+    rows = list(dict.fromkeys((f"e{a}", f"r{a % 7}", f"e{b}") for a, b in rng.integers(0, 300, (4000, 2)).tolist()))
+    before = KGraph.from_labeled_triples(rows)
+    after = KGraph.from_labeled_triples(rows[40:] + [("e1", "r_new", "e999"), ("e2", "r1", "e3")])  # ~1% changed
+    _, v1, _ = before.split(valid=0.1, test=0.0, stable=True)
+    tr2, v2, _ = after.split(valid=0.1, test=0.0, stable=True)
+    old_valid = set(v1.labeled_triples()) & set(after.labeled_triples())
+    assert len(old_valid & set(v2.labeled_triples())) >= 0.95 * len(old_valid)
+    assert not old_valid & set(tr2.labeled_triples()) - set(v2.labeled_triples()) or \
+        len(old_valid & set(tr2.labeled_triples())) <= 0.05 * len(old_valid)
+    _, r1, _ = before.split(valid=0.1, test=0.0, seed=0)
+    _, r2, _ = after.split(valid=0.1, test=0.0, seed=0)
+    assert len(set(r1.labeled_triples()) & set(r2.labeled_triples())) < 0.5 * len(old_valid)  # the random one does not
+    assert after.split(valid=0.1, test=0.0, stable=True)[1].labeled_triples() == v2.labeled_triples()
