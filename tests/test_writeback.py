@@ -157,3 +157,26 @@ def test_server_stopped_mid_writeback_then_rerun_completes(tmp_path):
         driver.close()
     finally:
         server.stop()
+
+
+def test_a_stop_request_lets_the_batch_in_flight_commit_and_the_next_run_writes_the_rest(graph_db, settings):
+    from kgcomplete.errors import Stopped
+
+    props = proposals(50)
+    asked: list[int] = []
+
+    def stop_after_two_batches() -> bool:
+        asked.append(suggested(graph_db))
+        return len(asked) >= 2
+
+    run = start_run(graph_db, model="test")
+    with pytest.raises(Stopped, match="after writing 20 of 50"):
+        write_suggestions(graph_db, run, props, settings.graph, batch_size=10, progress=False,
+                          should_stop=stop_after_two_batches)
+    # asked after each committed batch; nothing written after the last answer
+    assert len(asked) == 2 and 0 < asked[0] < asked[1] == suggested(graph_db) <= 20
+    fail_run(graph_db, run, "stopped")
+    second = start_run(graph_db, model="test")
+    report = write_suggestions(graph_db, second, props, settings.graph, batch_size=10, progress=False)
+    assert report.updated == asked[1] and report.written + report.updated == suggested(graph_db)
+    assert (report.written, report.updated, report.skipped) == (50 - asked[1], asked[1], 0)
