@@ -83,9 +83,11 @@ def checkpoint_path(model: ModelSettings, job: str | None) -> Path | None:
 
 def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *, job: str | None = None,
                 negatives: np.ndarray | None = None, progress: bool = True,
-                echo: Callable[[str], None] = lambda _: None) -> FitResult:
+                echo: Callable[[str], None] = lambda _: None,
+                should_stop: Callable[[], bool] | None = None) -> FitResult:
     """Train the configured link predictor: fine-tune the job's previous checkpoint when there
-    is one (and ``m.warm_start``), else from scratch; then save the new checkpoint."""
+    is one (and ``m.warm_start``), else from scratch; then save the new checkpoint (not when
+    ``should_stop`` cut training short)."""
     options = default_settings(train, m.name)
     name = options.pop("model")
     options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
@@ -95,13 +97,14 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
     if path is not None and path.exists() and m.warm_start:
         try:
             fitted, report = fit_warm(path, train, valid, seed=m.seed, negatives=negatives, progress=progress,
-                                      model=name, **options)
+                                      should_stop=should_stop, model=name, **options)
             echo(f"warm start from {path}: {report.summary()}")
         except (WarmStartMismatch, InputFileError) as e:  # another model, or an unreadable checkpoint
             echo(f"cold start: {e}")
     if fitted is None:
-        fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress, **options)
-    if path is not None:
+        fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress,
+                     should_stop=should_stop, **options)
+    if path is not None and not fitted.stopped:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(path, fitted.model, graph)
     return fitted
@@ -113,7 +116,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
     """One enrichment run end to end; the run is marked failed if any step fails.
 
     ``job`` names the scheduled job (recorded on the run). ``should_stop`` is asked between
-    steps and between writeback batches; when it says yes the run stops there with
+    steps, training epochs and writeback batches; when it says yes the run stops there with
     :class:`~kgcomplete.errors.Stopped` (marked failed; the next run completes the work).
     """
     db = settings.neo4j.database
@@ -145,7 +148,8 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             t0 = time.perf_counter()
             train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed, stable=True)
             result.fit = train_model(graph, train, valid, m, job=job,
-                                     negatives=hard_negatives(graph, seen.rejected), progress=progress, echo=echo)
+                                     negatives=hard_negatives(graph, seen.rejected), progress=progress, echo=echo,
+                                     should_stop=should_stop)
             clock["train"] = time.perf_counter() - t0
             echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
                  f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
@@ -169,7 +173,8 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
             result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
-                                             max_seconds=g.max_seconds, seed=m.seed, progress=progress)
+                                             max_seconds=g.max_seconds, seed=m.seed, progress=progress,
+                                             should_stop=should_stop)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
                                                count=g.count, label=g.label, min_probability=g.min_probability,
                                                min_novelty=g.min_novelty, max_relations=g.max_relations,

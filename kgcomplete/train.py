@@ -21,7 +21,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -49,6 +49,7 @@ class FitResult:
         best_valid_mrr: its validation MRR (``None`` without validation).
         epochs: epochs actually run.
         seconds: wall-clock training time (including validation).
+        stopped: training ended early because ``should_stop`` said so.
     """
 
     model: LinkPredictor
@@ -57,6 +58,7 @@ class FitResult:
     best_valid_mrr: float | None = None
     epochs: int = 0
     seconds: float = 0.0
+    stopped: bool = False
 
 
 def default_threads() -> int:
@@ -86,7 +88,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
         adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
         negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
-        **model_kw: Any) -> FitResult:
+        should_stop: Callable[[], bool] | None = None, **model_kw: Any) -> FitResult:
     """Train ``model`` on ``train``, early-stopping on the filtered MRR on ``valid``.
 
     Args:
@@ -116,6 +118,9 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         negative_weight: weight of that term. (default: :obj:`1.0`)
         max_seconds: stop after this much training time. (default: :obj:`None`)
         threads: torch threads. (default: :func:`default_threads`, all idle cores)
+        should_stop: asked after each epoch; when it says yes training ends there (best
+            checkpoint restored, ``stopped`` set), e.g. on a scheduler's SIGTERM.
+            (default: :obj:`None`)
 
     Returns:
         :class:`FitResult`.
@@ -206,6 +211,9 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
             bar.set_postfix(loss=f"{record['loss']:.4f}")
         result.history.append(record)
         result.epochs = epoch
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
         if bad >= patience or out_of_time:
             break
     bar.close()

@@ -25,7 +25,8 @@ JOB = '''
 [model]
 name = "complex"
 epochs = {epochs}
-options = {{ dim = 16 }}
+max_seconds = {max_seconds}
+options = {{ dim = 16, patience = {patience} }}
 [suggest]
 top_k = 2
 min_probability = 0.0
@@ -37,9 +38,12 @@ lock_ttl_seconds = {ttl}
 '''
 
 
-def write_config(tmp_path, *, cron: str = "0 2 * * *", ttl: float = 600, epochs: int = 20):
+def write_config(tmp_path, *, cron: str = "0 2 * * *", ttl: float = 600, epochs: int = 20,
+                 max_seconds: float = 600, patience: int = 5):
+    """A one-job config; ``epochs=100_000, patience=100_000`` keeps a worker training (holding
+    the lock) until it is stopped or ``max_seconds`` pass."""
     path = tmp_path / "kgcomplete.toml"
-    path.write_text(JOB.format(cron=cron, ttl=ttl, epochs=epochs))
+    path.write_text(JOB.format(cron=cron, ttl=ttl, epochs=epochs, max_seconds=max_seconds, patience=patience))
     return path
 
 
@@ -168,17 +172,26 @@ def nations_db(driver, settings, datasets_dir):
 
 
 def test_two_workers_on_one_job_one_runs_one_skips(nations_db, settings, tmp_path):
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, epochs=100_000, patience=100_000, max_seconds=240)
     a = Worker(settings, config, "--once")
-    started = a.wait_for("job_started")
+    started = a.wait_for("run_started")             # a holds the lock and trains until stopped
     b = Worker(settings, config, "--once")
-    assert b.finish() == 0 and a.finish() == 0
+    assert b.finish() == 0
+    assert a.proc.poll() is None, "worker a finished before b tried: the test proves nothing"
     skipped = b.wait_for("job_skipped")
-    assert skipped["job"] == "nightly" and skipped["holder"] == started["worker"]
+    assert skipped["job"] == "nightly" and skipped["holder"] == a.wait_for("job_started")["worker"]
     assert "job_started" not in b.names()
-    assert a.wait_for("job_finished")["written"] > 0
+    a.proc.send_signal(signal.SIGTERM)               # training stops at the next epoch
+    assert a.finish(60) == 0
+    assert a.wait_for("job_stopped")["reason"].startswith("stopped before suggesting")
     assert count(nations_db, "MATCH (r:KGCRun {job: 'nightly'}) RETURN count(r)") == 1
+    assert count(nations_db, "MATCH (r:KGCRun {id: $id}) WHERE r.status = 'failed' RETURN count(r)",
+                 id=started["run_id"]) == 1
     assert count(nations_db, "MATCH (l:KGCLock {name: 'nightly'}) WHERE l.owner IS NULL RETURN count(l)") == 1
+    quick = tmp_path / "quick"
+    quick.mkdir()
+    c = Worker(settings, write_config(quick), "--once")  # the lock is free again: the next run completes
+    assert c.finish() == 0 and c.wait_for("job_finished")["written"] > 0
 
 
 def test_killed_worker_lock_expires_and_the_next_run_completes(nations_db, settings, tmp_path):
@@ -200,13 +213,13 @@ def test_killed_worker_lock_expires_and_the_next_run_completes(nations_db, setti
 
 
 def test_sigterm_stops_a_running_job_at_a_safe_point(nations_db, settings, tmp_path):
-    config = write_config(tmp_path, epochs=400)
+    config = write_config(tmp_path, epochs=100_000, patience=100_000, max_seconds=240)
     a = Worker(settings, config, "--once")
     a.wait_for("job_started")
     a.proc.send_signal(signal.SIGTERM)
-    assert a.finish() == 0
+    assert a.finish(60) == 0                         # training is cut at the next epoch, not run out
     stopped = a.wait_for("job_stopped")
-    # before training, or (on a loaded machine) after it: always before anything is written
+    # before or during training: always before anything is written
     assert stopped["reason"].startswith("stopped before") and "nothing of this run was written" in stopped["reason"]
     assert count(nations_db, "MATCH ()-[s:SUGGESTED]->() RETURN count(s)") == 0
     assert count(nations_db, "MATCH (r:KGCRun {status: 'failed'}) WHERE r.error STARTS WITH 'stopped' "

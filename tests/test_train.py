@@ -74,6 +74,21 @@ def test_early_stopping_restores_the_best_checkpoint(planted):
     assert all(h["loss"] > 0 for h in result.history) and result.seconds > 0
 
 
+def test_should_stop_ends_training_after_the_epoch_in_flight(planted):
+    train, test = planted
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) >= 3
+
+    result = fit("complex", train, test, epochs=50, dim=8, eval_every=1, patience=50, should_stop=stop,
+                 progress=False)
+    assert result.stopped and result.epochs == 3 and len(result.history) == 3
+    assert result.best_valid_mrr == max(h["valid_mrr"] for h in result.history)
+    assert not fit("complex", train, test, epochs=4, dim=8, progress=False).stopped
+
+
 def test_hard_negatives_push_their_scores_down(planted):
     train, _ = planted
     # reject the planted 'next' edge of entity i to i+1 for ten entities... as if an

@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -318,7 +319,7 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
                   kl_weight: float = 0.1, anneal: float = 0.3, link_weight: float = 1.0,
                   link_batch: int = 1024, adversarial: bool = False, adversarial_weight: float = 0.1,
                   max_seconds: float | None = None, seed: int = 0, progress: bool = True,
-                  threads: int | None = None) -> GeneratorFit:
+                  threads: int | None = None, should_stop: Callable[[], bool] | None = None) -> GeneratorFit:
     """Train a :class:`NodeGenerator` on ``graph`` by node dropout.
 
     Args:
@@ -338,7 +339,7 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
         adversarial: train an ARGVA discriminator on the codes. (default: :obj:`False`)
         adversarial_weight: weight of the encoder's adversarial term. (default: :obj:`0.1`)
         max_seconds: stop after this much training time. (default: :obj:`None`)
-        seed, progress, threads: as in :func:`kgcomplete.train.fit`.
+        seed, progress, threads, should_stop: as in :func:`kgcomplete.train.fit`.
 
     Raises:
         GraphError: the graph has no triples or too few entities to mask.
@@ -409,6 +410,8 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
         result.epochs = epoch
         bar.set_postfix(loss=f"{record['loss']:.3f}", kl=f"{record['kl']:.1f}")
         if max_seconds is not None and record["seconds"] > max_seconds:
+            break
+        if should_stop is not None and should_stop():
             break
     bar.close()
     model.eval()
