@@ -83,10 +83,11 @@ def test_two_writebacks_at_once_do_not_duplicate(graph_db, settings):
                              for i in range(50) for j in range(0, 50, 5)]
     runs = [start_run(graph_db, model="m") for _ in range(2)]
     errors: list[BaseException] = []
+    reports = []
 
     def write(run: str) -> None:
         try:
-            write_suggestions(graph_db, run, items, settings.graph, batch_size=37, progress=False)
+            reports.append(write_suggestions(graph_db, run, items, settings.graph, batch_size=37, progress=False))
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
 
@@ -98,6 +99,9 @@ def test_two_writebacks_at_once_do_not_duplicate(graph_db, settings):
     assert not errors
     expected = len({(s.head, s.type, s.tail) for s in items})
     assert suggested(graph_db) == expected
+    # each suggestion was created by exactly one of the two, and updated (or skipped) by the other
+    assert sum(r.written for r in reports) == expected
+    assert all(r.written + r.updated + r.skipped == len(items) for r in reports)
     assert count(graph_db, "MATCH (a)-[s:SUGGESTED]->(b) WITH a, b, s.type AS t, count(*) AS c "
                            "WHERE c > 1 RETURN count(*)") == 0
 
@@ -159,7 +163,11 @@ def test_server_stopped_mid_writeback_then_rerun_completes(tmp_path):
         server.stop()
 
 
-def test_a_stop_request_lets_the_batch_in_flight_commit_and_the_next_run_writes_the_rest(graph_db, settings):
+@pytest.mark.parametrize("writers", [1, 2])
+def test_a_stop_request_lets_the_batches_in_flight_commit_and_the_next_run_writes_the_rest(
+        graph_db, settings, writers):
+    import re
+
     from kgcomplete.errors import Stopped
 
     props = proposals(50)
@@ -170,13 +178,30 @@ def test_a_stop_request_lets_the_batch_in_flight_commit_and_the_next_run_writes_
         return len(asked) >= 2
 
     run = start_run(graph_db, model="test")
-    with pytest.raises(Stopped, match="after writing 20 of 50"):
-        write_suggestions(graph_db, run, props, settings.graph, batch_size=10, progress=False,
+    with pytest.raises(Stopped, match="after writing [0-9]+ of 50") as stop:
+        write_suggestions(graph_db, run, props, settings.graph, batch_size=10, writers=writers, progress=False,
                           should_stop=stop_after_two_batches)
-    # asked after each committed batch; nothing written after the last answer
-    assert len(asked) == 2 and 0 < asked[0] < asked[1] == suggested(graph_db) <= 20
+    written = int(re.search("after writing ([0-9]+)", str(stop.value)).group(1))
+    # asked as batches commit; after the last answer only the batches already in flight commit
+    assert len(asked) == 2 and 0 < asked[0] <= asked[1] <= written == suggested(graph_db) < 50
+    assert written - asked[1] <= 10 * (writers - 1)
+    if writers == 1:
+        assert written == 20
     fail_run(graph_db, run, "stopped")
     second = start_run(graph_db, model="test")
     report = write_suggestions(graph_db, second, props, settings.graph, batch_size=10, progress=False)
-    assert report.updated == asked[1] and report.written + report.updated == suggested(graph_db)
-    assert (report.written, report.updated, report.skipped) == (50 - asked[1], asked[1], 0)
+    assert (report.written, report.updated, report.skipped) == (50 - written, written, 0)
+    assert suggested(graph_db) == 50
+
+
+def test_suggestion_ids_are_the_hash_of_the_json_triple_whatever_the_characters():
+    # ids written by earlier versions must stay valid: the fast path builds the same text
+    import hashlib
+    import json
+
+    odd = ['plain', 'q"uote', "back\\slash", "tab\tnew\nline", "ünï中文\u2028", "", "\x00\x1f", "x" * 300]
+    for head in odd:
+        for tail in odd[::-1]:
+            expected = hashlib.sha1(json.dumps([head, "REL", tail]).encode()).hexdigest()[:20]
+            assert suggestion_id(head, "REL", tail) == expected
+    assert suggestion_id("a", "R", "b") != suggestion_id("b", "R", "a")

@@ -4,5 +4,8 @@
 CREATE CONSTRAINT kgc_entity_uid IF NOT EXISTS FOR (n:Entity) REQUIRE n.uid IS UNIQUE;
 CREATE CONSTRAINT kgc_run_id IF NOT EXISTS FOR (r:KGCRun) REQUIRE r.id IS UNIQUE;
 CREATE CONSTRAINT kgc_relation_type IF NOT EXISTS FOR (t:KGCRelationType) REQUIRE t.type IS UNIQUE;
-CREATE INDEX kgc_suggested_id IF NOT EXISTS FOR ()-[s:SUGGESTED]-() ON (s.id);
+// Suggestion ids are unique: concurrent writers cannot duplicate a suggestion. (Earlier
+// versions had a plain index here, replaced by the constraint's own index.)
+DROP INDEX kgc_suggested_id IF EXISTS;
+CREATE CONSTRAINT kgc_suggested_id_unique IF NOT EXISTS FOR ()-[s:SUGGESTED]-() REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT kgc_lock_name IF NOT EXISTS FOR (l:KGCLock) REQUIRE l.name IS UNIQUE;
