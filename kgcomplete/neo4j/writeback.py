@@ -6,9 +6,9 @@ configured key property, with ``id`` (stable: a hash of head key, type and tail 
 ``type``, ``score``, ``probability``, ``rank``, ``evidence``, ``model``, ``run_id``,
 ``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key`` and ``tail_key``.
 
-Writes are batched ``UNWIND`` transactions, a few at once. Each batch first refreshes the
-pending suggestions that already exist (score, probability, rank, evidence, run), then
-creates the absent ones; a uniqueness constraint on ``SUGGESTED.id`` makes re-runs and
+Writes are batched ``UNWIND`` transactions, a few at once. Each batch looks up which of its
+suggestions exist, refreshes those that are pending (score, probability, rank, evidence,
+run) and creates the others; a uniqueness constraint on ``SUGGESTED.id`` makes re-runs and
 concurrent writers update instead of duplicating. Accepted and rejected suggestions are
 never modified; nothing is written where the real relationship exists at write time. Each
 batch is one managed transaction, retried by the driver on transient errors (deadlocks
@@ -51,7 +51,7 @@ def suggestion_id(head: str, rel_type: str, tail: str) -> str:
     """Stable id of a suggested (head, type, tail): the same pair gets the same id in every run.
 
     The hash of ``json.dumps([head, rel_type, tail])``, built with json's own string encoder
-    (the same text, five times faster for strings).
+    (the same text, 2.5 times faster for strings).
     """
     if isinstance(head, str) and isinstance(rel_type, str) and isinstance(tail, str):
         text = f"[{_json_str(head)}, {_json_str(rel_type)}, {_json_str(tail)}]"
