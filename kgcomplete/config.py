@@ -85,16 +85,26 @@ class ModelSettings(_Strict):
     warm_start: bool = Field(True, description="fine-tune the previous checkpoint when there is one")
 
 
+class TypeConstraint(_Strict):
+    """Labels a relationship type's heads and tails must carry (one of them; [] = any label)."""
+
+    heads: list[str] = Field(default_factory=list)
+    tails: list[str] = Field(default_factory=list)
+
+
 class SuggestSettings(_Strict):
     """What an enrichment run proposes."""
 
     enabled: bool = Field(True, description="propose relationships (SUGGESTED between existing nodes)")
     relationship_types: list[str] = Field(default_factory=list, description="types to propose ([] = all)")
     top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
-    min_probability: float = Field(0.5, ge=0, le=1, description="drop suggestions below this probability")
+    min_probability: float = Field(0.1, ge=0, le=1, description="drop suggestions below this calibrated probability")
     max_total: int = Field(1000, ge=1, description="at most this many suggestions per run")
     learn_from_reviews: bool = Field(True, description="shift probabilities by what analysts accepted and "
                                      "rejected per type, (type, tail) and (head, type)")
+    type_constraints: dict[str, TypeConstraint] = Field(
+        default_factory=dict, description="per relationship type, the head and tail labels to allow instead "
+        "of the ones seen in the graph")
 
 
 class GeneratorSettings(_Strict):

@@ -155,11 +155,12 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
                  f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
             checkpoint("suggesting")
             t0 = time.perf_counter()
-            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, top_k=p.top_k)
+            policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
+                                   min_probability=p.min_probability, max_total=p.max_total,
+                                   type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()})
+            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed)
             if p.learn_from_reviews:
                 result.calibrator = result.calibrator.with_feedback(seen.outcomes)
-            policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
-                                   min_probability=p.min_probability, max_total=p.max_total)
             result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
                                          exclude=seen.pending + seen.rejected, model_name=m.name)
             clock["suggest"] = time.perf_counter() - t0

@@ -8,9 +8,10 @@ and the best ``top_k`` candidates that pass the filters become :class:`Suggestio
   relationship's heads (tails) in the graph (overridable per type);
 - *exclusions*: pairs that already have the real relationship, pending suggestions (unless
   asked to refresh them), rejected suggestions;
-- a *calibrated probability*: Platt scaling fitted on held-out edges, on exactly the
-  decision it calibrates (is a top-``k`` candidate of a held-out query true?); its
-  reliability is measured as expected calibration error on a second half of the queries;
+- a *calibrated probability*: Platt scaling per relationship type (shrunk towards a shared
+  one), fitted on exactly the decision it calibrates: the same search run on the graph
+  without some held-out edges (is a candidate one of them?); its reliability is measured
+  as expected calibration error on a second half of the candidates;
 - *evidence*: up to three short reasons an analyst can check in the graph: firing path
   rules with their confidence, and neighbours of the head that have the same relationship
   to the tail.
@@ -66,7 +67,7 @@ class SuggestPolicy:
     Args:
         relation_types: relationship types to propose (default: every type in the graph).
         top_k: candidates kept per entity, relationship type and direction. (default: 5)
-        min_probability: drop suggestions below this calibrated probability. (default: 0.5)
+        min_probability: drop suggestions below this calibrated probability. (default: 0.1)
         max_total: at most this many suggestions, most probable first. (default: 1000)
         type_constraints: per type, ``(head labels, tail labels)`` that override the ones
             learned from the graph; an empty list means "any".
@@ -74,30 +75,49 @@ class SuggestPolicy:
 
     relation_types: list[str] | None = None
     top_k: int = 5
-    min_probability: float = 0.5
+    min_probability: float = 0.1
     max_total: int = 1000
     type_constraints: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 class Calibrator:
-    """Platt scaling plus what reviews taught:
-    ``probability = sigmoid(a * score + b + offset)``.
+    """Platt scaling per relationship type, plus what reviews taught:
+    ``probability = sigmoid(a_type * score + b_type + offset)``.
+
+    Scores of different relationship types do not mean the same thing: a ComplEx score that
+    makes a ``country of citizenship`` candidate likely can make a ``cast member`` candidate
+    a long shot. So each type has its own ``(a, b)``, shrunk towards the shared one by a
+    Gaussian prior whose strength is chosen by cross-validation (:meth:`fit_heldout`).
+    Types without a pair of their own use the shared ``(a, b)``.
 
     The ``offsets`` (none by default) shift the log-odds of a suggestion by its
     relationship type, by (type, tail) and by (head, type): see :meth:`with_feedback`.
     """
 
     def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None,
-                 offsets: dict[tuple[str, ...], float] | None = None) -> None:
+                 offsets: dict[tuple[str, ...], float] | None = None,
+                 per_type: dict[str, tuple[float, float]] | None = None) -> None:
         self.a, self.b, self.ece = float(a), float(b), ece
         self.offsets: dict[tuple[str, ...], float] = dict(offsets or {})
+        self.per_type: dict[str, tuple[float, float]] = dict(per_type or {})
 
     def __call__(self, scores: np.ndarray, triples: Sequence[Triple] | None = None) -> np.ndarray:
-        """Probabilities of ``scores``; ``triples`` (head, type, tail keys) select offsets."""
-        z = self.a * np.asarray(scores, dtype=np.float64) + self.b
+        """Probabilities of ``scores``; ``triples`` (head, type, tail keys) select the type's
+        scaling and the offsets (without them the shared scaling applies)."""
+        x = np.asarray(scores, dtype=np.float64)
+        if triples is not None and self.per_type:
+            ab = np.array([self.per_type.get(t[1], (self.a, self.b)) for t in triples], dtype=np.float64)
+            z = ab[:, 0] * x + ab[:, 1] if len(ab) else x
+        else:
+            z = self.a * x + self.b
         if triples is not None and self.offsets:
             z = z + np.array([sum(self.offsets.get(k, 0.0) for k in _feedback_keys(t)) for t in triples])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+    def _copy(self, **changes: object) -> "Calibrator":
+        fields = dict(a=self.a, b=self.b, ece=self.ece, offsets=self.offsets, per_type=self.per_type)
+        fields.update(changes)
+        return Calibrator(**fields)  # type: ignore[arg-type]
 
     def with_feedback(self, outcomes: Sequence[tuple[Triple, float, bool]], prior: float = 2.0) -> "Calibrator":
         """Learn from reviews: log-odds offsets that make the probabilities shown to analysts
@@ -112,7 +132,7 @@ class Calibrator:
         from scipy.optimize import minimize
 
         if not outcomes:
-            return Calibrator(self.a, self.b, self.ece, self.offsets)
+            return self._copy()
         index: dict[tuple[str, ...], int] = {}
         rows, cols = [], []
         for i, (triple, _, _) in enumerate(outcomes):
@@ -133,77 +153,103 @@ class Calibrator:
         offsets = dict(self.offsets)
         for k, j in index.items():
             offsets[k] = offsets.get(k, 0.0) + float(w[j])
-        return Calibrator(self.a, self.b, self.ece, offsets)
+        return self._copy(offsets=offsets)
 
     @classmethod
-    def fit(cls, scores: np.ndarray, labels: np.ndarray, iterations: int = 100) -> "Calibrator":
-        """Logistic regression of ``labels`` on ``scores`` (Newton's method, Platt's targets)."""
+    def fit(cls, scores: np.ndarray, labels: np.ndarray, types: Sequence[str] | None = None,
+            prior: float = 10.0) -> "Calibrator":
+        """Logistic regression of ``labels`` on ``scores`` with Platt's smoothed targets.
+
+        With ``types`` (one name per score), each type gets its own slope and intercept,
+        deviating from the shared ones under a Gaussian prior of precision ``prior``
+        (in units of the standardised score): large ``prior`` means one scaling for all.
+        """
         x = np.asarray(scores, dtype=np.float64)
         y = np.asarray(labels, dtype=np.float64)
         if x.size == 0 or y.min() == y.max():
             raise GraphError("calibration needs held-out candidates of both kinds (true and false)")
+        names = sorted(set(types)) if types is not None else []
+        group = (np.searchsorted(names, np.asarray(types, dtype=object).astype(str)) if names
+                 else np.zeros(len(x), dtype=np.int64))
         n_pos, n_neg = y.sum(), len(y) - y.sum()
         t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))  # Platt's smoothed targets
         mu, sd = x.mean(), x.std() or 1.0
-        z = (x - mu) / sd
-        w = np.zeros(2)
-        for _ in range(iterations):
-            p = 1 / (1 + np.exp(-(w[0] * z + w[1])))
-            g = np.array([np.dot(p - t, z), np.sum(p - t)])
-            h = p * (1 - p)
-            hess = np.array([[np.dot(h, z * z), np.dot(h, z)], [np.dot(h, z), h.sum()]]) + 1e-9 * np.eye(2)
-            step = np.linalg.solve(hess, g)
-            w -= step
-            if np.abs(step).max() < 1e-10:
-                break
-        return cls(a=w[0] / sd, b=w[1] - w[0] * mu / sd)
+        a, b, da, db = _logistic(t, (x - mu) / sd, group, len(names), prior)
+        to_raw = lambda s, c: (s / sd, c - s * mu / sd)  # noqa: E731  slope, intercept on raw scores
+        per_type = {name: to_raw(a + da[g], b + db[g]) for g, name in enumerate(names)}
+        shared = to_raw(a, b)
+        return cls(a=shared[0], b=shared[1], per_type=per_type)
 
     @classmethod
-    def fit_heldout(cls, model: LinkPredictor, train: KGraph, heldout: KGraph, top_k: int = 10,
-                    seed: int = 0) -> "Calibrator":
-        """Fit on held-out edges: each held-out (head, type) query's top-``k`` candidates
-        (known training triples removed) are labelled true if they are held out. The ECE
-        is measured on half of the queries with a calibrator fitted on the other half."""
+    def fit_heldout(cls, model: LinkPredictor, train: KGraph, heldout: KGraph, policy: SuggestPolicy | None = None,
+                    *, max_anchors: int = 2000, seed: int = 0,
+                    priors: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0)) -> "Calibrator":
+        """Fit on exactly the decision it calibrates: :func:`suggest` is run on ``train``
+        (with ``policy``; at most ``max_anchors`` random anchors per type and direction),
+        and each candidate is labelled true if it is a ``heldout`` edge.
+
+        So a probability answers "how often is a suggestion like this one an edge that is
+        really missing?", for a graph missing as many edges as were held out; analysts'
+        reviews then correct it per type (:meth:`with_feedback`). The candidates are split
+        in two halves at random. The per-type prior is the one of ``priors`` whose
+        calibrator, fitted on one half, gives the other the lowest log loss (both ways
+        round); the ECE is measured on one half with a calibrator fitted on the other; the
+        returned calibrator is fitted on all candidates."""
         from kgcomplete.evaluate import expected_calibration_error
 
-        scores, labels, query = _heldout_candidates(model, train, heldout, top_k)
-        halves = np.random.default_rng(seed).random(int(query.max()) + 1) < 0.5
-        a, b = halves[query], ~halves[query]
-        ece = None
-        if labels[a].min() != labels[a].max() and b.any():
-            ece = expected_calibration_error(cls.fit(scores[a], labels[a])(scores[b]), labels[b])
-        out = cls.fit(scores, labels)
+        if heldout.num_triples == 0:
+            raise GraphError("calibration needs held-out edges, and the held-out split is empty")
+        policy = policy or SuggestPolicy()
+        rng = np.random.default_rng(seed)
+        found = _candidates(model, train, policy, train.known(), max_anchors=max_anchors, rng=rng)
+        truth = heldout.known()
+        trips = list(found)
+        scores = np.array([found[t][0] for t in trips], dtype=np.float64)
+        labels = np.array([t in truth for t in trips], dtype=np.float64)
+        types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]] if trips else np.array([])
+        half = rng.random(len(trips)) < 0.5
+        prior, ece = max(priors), None
+        if all(labels[m].size and labels[m].min() != labels[m].max() for m in (half, ~half)):
+            def keyed(m: np.ndarray) -> list[Triple]:
+                return [("", ty, "") for ty in types[m]]
+
+            def held_loss(pr: float) -> float:
+                total = 0.0
+                for fit_on, test_on in ((half, ~half), (~half, half)):
+                    c = cls.fit(scores[fit_on], labels[fit_on], types[fit_on], pr)
+                    p = np.clip(c(scores[test_on], keyed(test_on)), 1e-9, 1 - 1e-9)
+                    total -= np.sum(labels[test_on] * np.log(p) + (1 - labels[test_on]) * np.log(1 - p))
+                return total
+
+            prior = min(priors, key=held_loss)
+            c = cls.fit(scores[half], labels[half], types[half], prior)
+            ece = expected_calibration_error(c(scores[~half], keyed(~half)), labels[~half])
+        out = cls.fit(scores, labels, types, prior)
         out.ece = ece
         return out
 
 
-@torch.no_grad()
-def _heldout_candidates(model: LinkPredictor, train: KGraph, heldout: KGraph, top_k: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if heldout.num_triples == 0:
-        raise GraphError("calibration needs held-out edges, and the held-out split is empty")
-    model.eval()
-    R = train.num_relations
-    both = np.concatenate([heldout.triples, heldout.triples[:, [2, 1, 0]] + [0, R, 0]])
-    queries, inverse = np.unique(both[:, :2], axis=0, return_inverse=True)
-    truth = set(map(tuple, both.tolist()))
-    known = train.triples
-    known_both = np.concatenate([known, known[:, [2, 1, 0]] + [0, R, 0]])
-    known_set = set(map(tuple, known_both.tolist()))
-    scores, labels, qid = [], [], []
-    for start in range(0, len(queries), 256):
-        q = torch.as_tensor(queries[start:start + 256])
-        rel = q[:, 1]
-        s = torch.where(rel[:, None] < R, model.score_tails(q[:, 0], rel % R), model.score_heads(rel % R, q[:, 0]))
-        for row, (e, r) in enumerate(q.tolist()):
-            sc = s[row]
-            cand = torch.topk(sc, min(top_k + 50, sc.numel())).indices.tolist()
-            kept = [c for c in cand if (e, r, c) not in known_set][:top_k]
-            for c in kept:
-                scores.append(float(sc[c]))
-                labels.append(1.0 if (e, r, c) in truth else 0.0)
-                qid.append(start + row)
-    return np.asarray(scores), np.asarray(labels), np.asarray(qid)
+def _logistic(t: np.ndarray, x: np.ndarray, group: np.ndarray, groups: int, prior: float
+              ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Minimise the cross-entropy of targets ``t`` under ``sigmoid((a + da[g]) x + b + db[g])``
+    plus ``prior / 2 * (|da|^2 + |db|^2)``; returns ``a, b, da, db``."""
+    from scipy.optimize import minimize
+
+    G = max(groups, 1)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        a, b, da, db = w[0], w[1], w[2:2 + G], w[2 + G:]
+        z = (a + da[group]) * x + b + db[group]
+        err = 1 / (1 + np.exp(-z)) - t
+        nll = np.sum(np.logaddexp(0, z) - t * z) + 0.5 * prior * (da @ da + db @ db)
+        grad = np.concatenate([[err @ x, err.sum()], np.bincount(group, err * x, G) + prior * da,
+                               np.bincount(group, err, G) + prior * db])
+        return nll, grad
+
+    w = minimize(loss, np.zeros(2 + 2 * G), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    if groups == 0:
+        w[2:] = 0.0
+    return float(w[0]), float(w[1]), w[2:2 + G], w[2 + G:]
 
 
 def _feedback_keys(triple: Triple) -> tuple[tuple[str, ...], ...]:
@@ -245,27 +291,59 @@ def _keys_to_indices(graph: KGraph, triples: Iterable[Triple]) -> set[tuple[int,
 @torch.no_grad()
 def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy: SuggestPolicy | None = None,
             *, exclude: Sequence[Triple] = (), model_name: str | None = None, rules: PathRules | None = None,
-            batch_size: int = 512) -> list[Suggestion]:
+            explain: bool = True, batch_size: int = 512) -> list[Suggestion]:
     """Top candidates of ``model`` on ``graph`` (its training vocabulary), filtered,
-    calibrated and explained; most probable first. ``exclude`` holds (head key, type,
-    tail key) that must not be proposed (pending and rejected suggestions)."""
+    calibrated and (with ``explain``) given evidence; most probable first. ``exclude``
+    holds (head key, type, tail key) that must not be proposed (pending and rejected
+    suggestions)."""
     policy = policy or SuggestPolicy()
-    model.eval()
-    names = policy.relation_types or list(graph.relations)
-    r_index = graph.relation_index()
-    unknown = [n for n in names if n not in r_index]
-    if unknown:
-        raise GraphError(f"cannot suggest unknown relationship type(s) {unknown}: the graph has "
-                         f"{', '.join(graph.relations[:10])}")
     blocked = graph.known() | _keys_to_indices(graph, exclude)
-    R, N = graph.num_relations, graph.num_entities
+    found = _candidates(model, graph, policy, blocked, batch_size=batch_size)
+    if not found:
+        return []
+    trips = np.array(list(found), dtype=np.int64)
+    raw = np.array([found[t][0] for t in found], dtype=np.float64)
+    e, rel = graph.entities, graph.relations
+    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()])
+    order = np.argsort(-probs, kind="stable")
+    order = order[probs[order] >= policy.min_probability][: policy.max_total]
+    if explain and rules is None:
+        rules = _rules_for(graph)
+    label = model_name or type(model).__name__
+    out = []
+    for i in order.tolist():
+        h, r, t = trips[i].tolist()
+        out.append(Suggestion(head=graph.entities[h], type=graph.relations[r], tail=graph.entities[t],
+                              score=float(raw[i]), probability=float(probs[i]), rank=found[(h, r, t)][1],
+                              evidence=evidence(graph, rules, h, r, t) if rules is not None else [],
+                              model=label))
+    return out
+
+
+@torch.no_grad()
+def _candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, blocked: set[tuple[int, int, int]], *,
+                max_anchors: int | None = None, rng: np.random.Generator | None = None, batch_size: int = 512
+                ) -> dict[tuple[int, int, int], tuple[float, int]]:
+    """``{(head, type, tail): (score, best rank)}``: each type-consistent anchor's best
+    ``policy.top_k`` unblocked candidates, asked in both directions (at most
+    ``max_anchors`` random anchors per type and direction)."""
+    model.eval()
+    r_index = graph.relation_index()
+    for what, names in (("suggest", policy.relation_types or []), ("constrain", list(policy.type_constraints))):
+        unknown = [n for n in names if n not in r_index]
+        if unknown:
+            raise GraphError(f"cannot {what} unknown relationship type(s) {unknown}: the graph has "
+                             f"{', '.join(graph.relations[:10])}")
+    N = graph.num_entities
     found: dict[tuple[int, int, int], tuple[float, int]] = {}
-    for name in names:
+    for name in policy.relation_types or list(graph.relations):
         r = r_index[name]
         override = policy.type_constraints.get(name)
         ok_head, ok_tail = allowed_entities(graph, r, 0, override), allowed_entities(graph, r, 2, override)
         for side, (anchors, targets) in enumerate(((ok_head, ok_tail), (ok_tail, ok_head))):
             idx = np.flatnonzero(anchors)
+            if max_anchors is not None and len(idx) > max_anchors:
+                idx = np.sort((rng or np.random.default_rng(0)).choice(idx, max_anchors, replace=False))
             bad = torch.as_tensor(~targets)
             for start in range(0, len(idx), batch_size):
                 a = torch.as_tensor(idx[start:start + batch_size])
@@ -273,8 +351,7 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
                 s = model.score_tails(a, rel) if side == 0 else model.score_heads(rel, a)
                 s = s.masked_fill(bad[None, :], float("-inf"))
                 s[torch.arange(len(a)), a] = float("-inf")  # no self-loops
-                k = min(policy.top_k + 20, N)
-                top_s, top_i = torch.topk(s, k, dim=1)
+                top_s, top_i = torch.topk(s, min(policy.top_k + 20, N), dim=1)
                 for row, anchor in enumerate(a.tolist()):
                     rank = 0
                     for sc, c in zip(top_s[row].tolist(), top_i[row].tolist()):
@@ -286,23 +363,7 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
                         rank += 1
                         if trip not in found or found[trip][1] > rank:
                             found[trip] = (sc, rank)
-    if not found:
-        return []
-    trips = np.array(list(found), dtype=np.int64)
-    raw = np.array([found[t][0] for t in found], dtype=np.float64)
-    e, rel = graph.entities, graph.relations
-    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()])
-    order = np.argsort(-probs, kind="stable")
-    order = order[probs[order] >= policy.min_probability][: policy.max_total]
-    rules = rules if rules is not None else _rules_for(graph)
-    label = model_name or type(model).__name__
-    out = []
-    for i in order.tolist():
-        h, r, t = trips[i].tolist()
-        out.append(Suggestion(head=graph.entities[h], type=graph.relations[r], tail=graph.entities[t],
-                              score=float(raw[i]), probability=float(probs[i]), rank=found[(h, r, t)][1],
-                              evidence=evidence(graph, rules, h, r, t), model=label))
-    return out
+    return found
 
 
 def _rules_for(graph: KGraph) -> PathRules:

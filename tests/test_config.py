@@ -19,6 +19,13 @@ def test_precedence_file_env_override(tmp_path):
     assert s.neo4j.uri == "bolt://flag:1" and s.neo4j.username == "fileuser"
 
 
+def test_type_constraints_from_the_file(tmp_path):
+    cfg = tmp_path / "k.toml"
+    cfg.write_text('[suggest.type_constraints]\nWORKS_AT = { heads = ["Person"], tails = ["Company", "Lab"] }\n')
+    c = load_settings(cfg, env={}).suggest.type_constraints["WORKS_AT"]
+    assert c.heads == ["Person"] and c.tails == ["Company", "Lab"]
+
+
 def test_password_never_prints(tmp_path):
     s = load_settings(None, env={"NEO4J_PASSWORD": "s3cr3t-value"})
     assert "s3cr3t-value" not in repr(s) and "s3cr3t-value" not in str(s.model_dump())
@@ -31,6 +38,8 @@ def test_password_never_prints(tmp_path):
     ('[graph]\nlabels = "Person"\n', "graph.labels"),
     ('graph = 3\n', "graph"),
     ('[graph\n', "not valid TOML"),
+    ('[suggest.type_constraints.WORKS_AT]\nheads = ["Person"]\nhead = ["X"]\n', "suggest.type_constraints.WORKS_AT.head"),
+    ('[suggest.type_constraints]\nWORKS_AT = { tails = "Company" }\n', "suggest.type_constraints.WORKS_AT.tails"),
 ])
 def test_bad_config_names_the_culprit(tmp_path, text, culprit):
     cfg = tmp_path / "k.toml"

@@ -31,6 +31,21 @@ def test_calibrator_recovers_a_logistic_model():
         Calibrator.fit(x, np.ones_like(x))
 
 
+def test_calibration_is_per_relationship_type():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 5000)) * 2
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    y = np.concatenate([rng.random(5000) < sig(1.5 * x[0] - 1), rng.random(5000) < sig(0.5 * x[1] - 3)])
+    types = ["A"] * 5000 + ["B"] * 5000
+    c = Calibrator.fit(x.ravel(), y.astype(float), types, prior=1.0)
+    pa, pb, other = c(np.full(3, 2.0), [("h", "A", "t"), ("h", "B", "t"), ("h", "C", "t")])
+    assert abs(pa - sig(2.0)) < 0.05 and abs(pb - sig(-2.0)) < 0.05
+    assert pb < other < pa  # an unseen type gets the shared scaling
+    shared = Calibrator.fit(x.ravel(), y.astype(float), types, prior=1e7)
+    qa, qb = shared(np.full(2, 2.0), [("h", "A", "t"), ("h", "B", "t")])
+    assert abs(qa - qb) < 0.01  # a strong prior leaves one scaling for all types
+
+
 def test_suggestions_find_held_out_edges_with_calibrated_probabilities(trained):
     train, calib_split, test, model = trained
     calib = Calibrator.fit_heldout(model, train, calib_split)
@@ -83,6 +98,12 @@ def test_type_constraints_from_the_graph_and_overrides():
         allowed_entities(g, r, 0, (["Robot"], []))
     with pytest.raises(GraphError, match="unknown relationship type"):
         suggest(model, g, Calibrator(), SuggestPolicy(relation_types=["NOPE"]))
+    with pytest.raises(GraphError, match=r"cannot constrain unknown relationship type\(s\) \['NOPE'\]"):
+        suggest(model, g, Calibrator(), SuggestPolicy(type_constraints={"NOPE": (["Person"], [])}))
+    only = suggest(model, g, Calibrator(), SuggestPolicy(top_k=20, min_probability=0, max_total=10**6,
+                                                         type_constraints={"WORKS_AT": (["Person"], ["Person"])}))
+    assert any(s.type == "WORKS_AT" for s in only)
+    assert all(s.tail.startswith("p") for s in only if s.type == "WORKS_AT")  # the override wins
 
 
 def test_reviews_shift_the_probabilities_of_their_type():
