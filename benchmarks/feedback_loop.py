@@ -1,8 +1,8 @@
 """The review feedback loop on codex-s, measured: precision@100 of two enrichment runs.
 
 1. load codex-s ``train.tsv`` (with entity types as labels) into an empty Neo4j;
-2. run enrich with the product's defaults (it writes at most ``--write`` suggestions,
-   1,000 by default, as ``suggest.max_total`` does);
+2. run enrich with the product's defaults, except that it writes at most ``--write``
+   suggestions (300 by default; ``suggest.max_total`` of the product is 1,000);
 3. play an analyst: accept exactly the written suggestions found in ``test.tsv``, reject
    the rest;
 4. run enrich again: accepted suggestions are now real relationships (positives),
@@ -13,7 +13,7 @@
    without any review: its best 100 after the ones reviewed.
 
 Usage:
-    python benchmarks/feedback_loop.py [--dataset ../shared/datasets/codex-s] [--seed 0] [--write 1000]
+    python benchmarks/feedback_loop.py [--dataset ../shared/datasets/codex-s] [--seed 0] [--write 300]
 
 It starts its own local Neo4j in a temporary folder unless KGC_BENCH_NEO4J_URI (and
 KGC_BENCH_NEO4J_PASSWORD) name a server whose default database it may wipe.
@@ -57,7 +57,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--dim", type=int, default=None, help="default: sized to the graph")
     ap.add_argument("--top", type=int, default=100, help="precision at this many suggestions")
-    ap.add_argument("--write", type=int, default=1000, help="suggestions written (and reviewed) per run")
+    ap.add_argument("--write", type=int, default=300, help="suggestions written (and reviewed) per run")
     ap.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
     ap.add_argument("--no-learn-from-reviews", dest="learn_from_reviews", action="store_false",
                     help="switch off the review offsets (per type, (type, tail), (head, type))")

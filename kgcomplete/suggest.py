@@ -175,9 +175,12 @@ class Calibrator:
         t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))  # Platt's smoothed targets
         mu, sd = x.mean(), x.std() or 1.0
         a, b, da, db = _logistic(t, (x - mu) / sd, group, len(names), prior)
-        to_raw = lambda s, c: (s / sd, c - s * mu / sd)  # noqa: E731  slope, intercept on raw scores
-        per_type = {name: to_raw(a + da[g], b + db[g]) for g, name in enumerate(names)}
-        shared = to_raw(a, b)
+
+        def on_raw_scores(slope: float, intercept: float) -> tuple[float, float]:
+            return slope / sd, intercept - slope * mu / sd
+
+        per_type = {name: on_raw_scores(a + da[g], b + db[g]) for g, name in enumerate(names)}
+        shared = on_raw_scores(a, b)
         return cls(a=shared[0], b=shared[1], per_type=per_type)
 
     @classmethod
