@@ -80,6 +80,7 @@ def main() -> None:
                          "precision_written": round(sum(hits) / max(len(hits), 1), 3),
                          "valid_mrr": round(result.fit.best_valid_mrr or 0, 4),
                          "calibration_ece": round(result.calibrator.ece or 0, 4),
+                         "calibration_ece_top": round(result.calibrator.ece_top or 0, 4),
                          "mean_probability_at_top": round(sum(s.probability for s in result.suggestions[:args.top])
                                                           / max(len(top), 1), 3),
                          "seconds": round(time.perf_counter() - start, 1),

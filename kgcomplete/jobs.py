@@ -62,6 +62,8 @@ class EnrichResult:
                 out["valid_mrr"] = self.fit.best_valid_mrr
         if self.calibrator is not None and self.calibrator.ece is not None:
             out["calibration_ece"] = self.calibrator.ece
+        if self.calibrator is not None and self.calibrator.ece_top is not None:
+            out["calibration_ece_top"] = self.calibrator.ece_top
         if self.generator is not None:
             out.update(generator_seconds=self.generator.seconds, entities=float(len(self.entities)))
         return out

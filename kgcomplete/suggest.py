@@ -98,6 +98,7 @@ class Calibrator:
                  offsets: dict[tuple[str, ...], float] | None = None,
                  per_type: dict[str, tuple[float, float]] | None = None) -> None:
         self.a, self.b, self.ece = float(a), float(b), ece
+        self.ece_top: float | None = None  # the ECE among probabilities >= min_probability (fit_heldout)
         self.offsets: dict[tuple[str, ...], float] = dict(offsets or {})
         self.per_type: dict[str, tuple[float, float]] = dict(per_type or {})
 
@@ -117,7 +118,9 @@ class Calibrator:
     def _copy(self, **changes: object) -> "Calibrator":
         fields = dict(a=self.a, b=self.b, ece=self.ece, offsets=self.offsets, per_type=self.per_type)
         fields.update(changes)
-        return Calibrator(**fields)  # type: ignore[arg-type]
+        out = Calibrator(**fields)  # type: ignore[arg-type]
+        out.ece_top = self.ece_top
+        return out
 
     def with_feedback(self, outcomes: Sequence[tuple[Triple, float, bool]], prior: float = 2.0) -> "Calibrator":
         """Learn from reviews: log-odds offsets that make the probabilities shown to analysts
@@ -211,7 +214,7 @@ class Calibrator:
         labels = np.array([t in truth for t in trips], dtype=np.float64)
         types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]] if trips else np.array([])
         half = rng.random(len(trips)) < 0.5
-        prior, ece = max(priors), None
+        prior, ece, ece_top = max(priors), None, None
         if all(labels[m].size and labels[m].min() != labels[m].max() for m in (half, ~half)):
             def keyed(m: np.ndarray) -> list[Triple]:
                 return [("", ty, "") for ty in types[m]]
@@ -226,9 +229,13 @@ class Calibrator:
 
             prior = min(priors, key=held_loss)
             c = cls.fit(scores[half], labels[half], types[half], prior)
-            ece = expected_calibration_error(c(scores[~half], keyed(~half)), labels[~half])
+            p = c(scores[~half], keyed(~half))
+            ece = expected_calibration_error(p, labels[~half])
+            top = p >= policy.min_probability
+            if top.sum() >= 20:
+                ece_top = expected_calibration_error(p[top], labels[~half][top])
         out = cls.fit(scores, labels, types, prior)
-        out.ece = ece
+        out.ece, out.ece_top = ece, ece_top
         return out
 
 

@@ -50,6 +50,8 @@ def test_suggestions_find_held_out_edges_with_calibrated_probabilities(trained):
     train, calib_split, test, model = trained
     calib = Calibrator.fit_heldout(model, train, calib_split)
     assert calib.ece is not None and 0 <= calib.ece < 0.25
+    assert calib.ece_top is not None and 0 <= calib.ece_top < 0.3  # among probabilities >= 0.1
+    assert set(calib.per_type) == set(train.relations)  # a scaling per relationship type
     props = suggest(model, train, calib, SuggestPolicy(relation_types=["jump", "same_group"], top_k=3,
                                                        min_probability=0.0, max_total=40))
     assert len(props) == 40
