@@ -368,7 +368,8 @@ def review_stats(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt
 
     st = _review(review.stats, config, uri, username, database)
     typer.echo("by type:")
-    _table(st["by_type"], ["type", "pending", "accepted", "rejected", "mean_probability"])
+    _table(st["by_type"], ["type", "pending", "accepted", "rejected", "mean_probability",
+                           "mean_probability_reviewed", "accepted_share"])
     typer.echo("by run:")
     _table(st["by_run"], ["run", "status", "model", "written", "updated", "skipped", "pending", "accepted", "rejected"])
 

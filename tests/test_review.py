@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import count
 
@@ -88,6 +89,11 @@ def test_accept_above_and_stats(reviewed_db):
     assert sum(r["accepted"] for r in st["by_type"]) == len(done)
     assert sum(r["pending"] for r in st["by_type"]) == 20 - len(done)
     assert st["by_run"][0]["accepted"] == len(done) and st["by_run"][0]["status"] == "completed"
+    for row in st["by_type"]:  # only accepted so far: the share is 1 where any was reviewed
+        mine = [s for s in items if s.type == row["type"] and s.probability >= 0.8]
+        assert row["accepted_share"] == (1.0 if mine else None)
+        if mine:
+            assert row["mean_probability_reviewed"] == pytest.approx(np.mean([s.probability for s in mine]), abs=1e-3)
     with pytest.raises(ReviewError, match="between 0 and 1"):
         accept_above(driver, 1.5, reviewer="ana")
 
