@@ -227,7 +227,7 @@ def runs_cmd(limit: Annotated[int, typer.Option(help="how many")] = 20,
     for r in rows:
         r["started"] = str(r["started"])[:19]
         r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in json.loads(r["metrics"] or "{}").items()
-                                 if k in ("valid_mrr", "calibration_ece", "train_seconds"))
+                                 if k in ("valid_mrr", "calibration_ece_top", "train_seconds"))
     _table(rows, ["run", "job", "status", "started", "seconds", "written", "updated", "skipped", "metrics", "error"])
 
 
