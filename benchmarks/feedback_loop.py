@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,13 +62,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="seed of the split and the training")
     ap.add_argument("--no-learn-from-reviews", dest="learn_from_reviews", action="store_false",
                     help="switch off the review offsets (per type, (type, tail), (head, type))")
+    ap.add_argument("--warm-start", action="store_true",
+                    help="keep run 1's model in a temporary checkpoint folder; run 2 fine-tunes it")
     args = ap.parse_args()
 
     test = set(read_triples(args.dataset / "test.tsv"))
     runs = []
-    with bench_settings() as settings, connect(settings.neo4j) as driver:
+    with bench_settings() as settings, connect(settings.neo4j) as driver, tempfile.TemporaryDirectory() as ckpt:
         settings.model = ModelSettings(name=args.model, epochs=args.epochs, seed=args.seed,
-                                       options={"dim": args.dim} if args.dim else {})
+                                       options={"dim": args.dim} if args.dim else {},
+                                       checkpoint_dir=ckpt if args.warm_start else None)
         settings.suggest = SuggestSettings(max_total=args.write, learn_from_reviews=args.learn_from_reviews)
         load_path(driver, args.dataset, settings.graph, splits=["train"], progress=False)
         for run in (1, 2):
@@ -100,7 +104,7 @@ def main() -> None:
     print(json.dumps({"benchmark": "feedback_loop", "dataset": args.dataset.name, "model": args.model,
                       "epochs": args.epochs, "dim": args.dim, "top": args.top, "write": args.write,
                       "seed": args.seed, "runs": runs,
-                      "learn_from_reviews": args.learn_from_reviews,
+                      "learn_from_reviews": args.learn_from_reviews, "warm_start": args.warm_start,
                       "second_higher": runs[1]["precision_at_top"] > runs[0]["precision_at_top"]}, indent=2))
 
 
