@@ -212,6 +212,10 @@ class Calibrator:
         trips = list(found)
         scores = np.array([found[t][0] for t in trips], dtype=np.float64)
         labels = np.array([t in truth for t in trips], dtype=np.float64)
+        if not labels.any():
+            raise GraphError(f"cannot calibrate: none of the {heldout.num_triples} held-out edges is among the "
+                             f"top-{policy.top_k} candidates of the graph without them; raise "
+                             "model.valid_fraction or suggest.top_k, or train longer")
         types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]] if trips else np.array([])
         half = rng.random(len(trips)) < 0.5
         prior, ece, ece_top = max(priors), None, None

@@ -69,6 +69,17 @@ def test_suggestions_find_held_out_edges_with_calibrated_probabilities(trained):
     assert all(s.probability >= 0.9 for s in high) and len(high) <= 5
 
 
+def test_calibration_without_any_held_out_edge_found_says_what_to_change(trained):
+    train, calib_split, _, model = trained
+    policy = SuggestPolicy(top_k=1, min_probability=0, max_total=10**6)
+    top1 = {(s.head, s.type, s.tail) for s in suggest(model, train, Calibrator(), policy, explain=False)}
+    missed = [i for i, t in enumerate(calib_split.labeled_triples()) if t not in top1]
+    assert missed  # some held-out edges are not a top-1 candidate
+    far = calib_split.with_triples(calib_split.triples[missed[:1]])
+    with pytest.raises(GraphError, match=r"none of the 1 held-out edges is among the top-1 candidates"):
+        Calibrator.fit_heldout(model, train, far, policy)
+
+
 def test_exclusions_hold(trained):
     train, calib_split, _, model = trained
     calib = Calibrator(1.0, 0.0)
