@@ -49,8 +49,9 @@ from kgcomplete.datasets import load_dataset
 from kgcomplete.errors import GraphError
 from kgcomplete.evaluate import filtered_ranks
 from kgcomplete.graph import KGraph
-from kgcomplete.models.generator import NodeGenerator, fit_generator, incident_edges, primary_labels
+from kgcomplete.models.generator import NodeGenerator, incident_edges, primary_labels
 from kgcomplete.propose import decode, relationship_sets, sets_matrix, jaccard, novelty, propose_entities
+from kgcomplete.train_generator import fit_generator
 
 GENERATION_KEYS = ("mean_matched_f1", "recall_at_f1_0_2", "recall_at_f1_0_5", "precision", "precision_at_f1_0_5",
                    "label_accuracy", "duplicate_rate", "uniqueness", "candidates")

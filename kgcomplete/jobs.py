@@ -27,7 +27,6 @@ from kgcomplete.config import ModelSettings, Settings
 from kgcomplete.errors import ConfigError, InputFileError, Stopped
 from kgcomplete.graph import KGraph
 from kgcomplete.models import ComplEx
-from kgcomplete.models.generator import GeneratorFit, fit_generator
 from kgcomplete.neo4j.connector import pull
 from kgcomplete.neo4j.entities import EntityWriteReport, write_entities
 from kgcomplete.neo4j.review import Decisions, decisions
@@ -36,6 +35,7 @@ from kgcomplete.pipeline import default_settings
 from kgcomplete.propose import EntityProposal, propose_entities
 from kgcomplete.suggest import Calibrator, Suggestion, SuggestPolicy, suggest
 from kgcomplete.train import FitResult, fit, save_model
+from kgcomplete.train_generator import GeneratorFit, fit_generator
 from kgcomplete.warm_start import WarmStartMismatch, fit_warm
 
 

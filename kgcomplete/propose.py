@@ -8,7 +8,7 @@ Two uses:
   The new entity's code is the posterior given its one known edge (to the anchor), so it
   is inferred from the anchor's context, not sampled blindly.
 * **free**: codes sampled from the per-label mixture fitted to the posterior means of
-  existing entities (:class:`~kgcomplete.models.generator.LatentMixture`).
+  existing entities (:class:`~kgcomplete.train_generator.LatentMixture`).
 
 Every code is decoded into a label and its relationships with probability at least
 ``min_probability`` (at most ``max_relations``); proposals whose relationship set is too
@@ -227,7 +227,7 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
     """Propose new entities for ``graph`` (the graph the generator was trained on).
 
     Args:
-        generator: a trained :class:`NodeGenerator` (from :func:`fit_generator`).
+        generator: a trained :class:`NodeGenerator` (from :func:`~kgcomplete.train_generator.fit_generator`).
         graph: the existing graph.
         anchors: entity keys: propose up to ``count`` missing neighbours of each; ``None``
             samples freely from the latent mixture. (default: :obj:`None`)

@@ -11,7 +11,8 @@ import torch
 
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
-from kgcomplete.models.generator import fit_generator, primary_labels
+from kgcomplete.models.generator import primary_labels
+from kgcomplete.train_generator import fit_generator
 from kgcomplete.propose import Candidate, filter_and_merge, propose_entities, relationship_sets
 
 GROUPS, SPOKES = 12, 5

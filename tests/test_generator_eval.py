@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from kgcomplete.cli import app
 from kgcomplete.generator_eval import generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
-from kgcomplete.models.generator import fit_generator, primary_labels
+from kgcomplete.models.generator import primary_labels
+from kgcomplete.train_generator import fit_generator
 from kgcomplete.propose import relationship_sets
 from test_generator import hub_graph
 
