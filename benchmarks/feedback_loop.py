@@ -97,8 +97,7 @@ def main() -> None:
                                explain=False)
                 nxt = [(s.head, s.type, s.tail) in test for s in more[len(hits):]]
                 runs[-1]["next_without_feedback"] = round(sum(nxt) / max(len(nxt), 1), 3)
-            if run == 1:  # the analyst
-                for s, hit in zip(result.suggestions, hits):
+                for s, hit in zip(result.suggestions, hits):  # the analyst
                     sid = suggestion_id(s.head, s.type, s.tail)
                     (accept if hit else reject)(driver, sid, reviewer="benchmark")
     print(json.dumps({"benchmark": "feedback_loop", "dataset": args.dataset.name, "model": args.model,

@@ -96,9 +96,9 @@ class Calibrator:
 
     def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None,
                  offsets: dict[tuple[str, ...], float] | None = None,
-                 per_type: dict[str, tuple[float, float]] | None = None) -> None:
+                 per_type: dict[str, tuple[float, float]] | None = None, ece_top: float | None = None) -> None:
         self.a, self.b, self.ece = float(a), float(b), ece
-        self.ece_top: float | None = None  # the ECE among probabilities >= min_probability (fit_heldout)
+        self.ece_top = ece_top  # the ECE among probabilities >= min_probability (see fit_heldout)
         self.offsets: dict[tuple[str, ...], float] = dict(offsets or {})
         self.per_type: dict[str, tuple[float, float]] = dict(per_type or {})
 
@@ -107,8 +107,8 @@ class Calibrator:
         scaling and the offsets (without them the shared scaling applies)."""
         x = np.asarray(scores, dtype=np.float64)
         if triples is not None and self.per_type:
-            ab = np.array([self.per_type.get(t[1], (self.a, self.b)) for t in triples], dtype=np.float64)
-            z = ab[:, 0] * x + ab[:, 1] if len(ab) else x
+            ab = np.array([self.per_type.get(t[1], (self.a, self.b)) for t in triples]).reshape(-1, 2)
+            z = ab[:, 0] * x + ab[:, 1]
         else:
             z = self.a * x + self.b
         if triples is not None and self.offsets:
@@ -116,11 +116,10 @@ class Calibrator:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     def _copy(self, **changes: object) -> "Calibrator":
-        fields = dict(a=self.a, b=self.b, ece=self.ece, offsets=self.offsets, per_type=self.per_type)
+        fields = dict(a=self.a, b=self.b, ece=self.ece, offsets=self.offsets, per_type=self.per_type,
+                      ece_top=self.ece_top)
         fields.update(changes)
-        out = Calibrator(**fields)  # type: ignore[arg-type]
-        out.ece_top = self.ece_top
-        return out
+        return Calibrator(**fields)  # type: ignore[arg-type]
 
     def with_feedback(self, outcomes: Sequence[tuple[Triple, float, bool]], prior: float = 2.0) -> "Calibrator":
         """Learn from reviews: log-odds offsets that make the probabilities shown to analysts
@@ -171,9 +170,8 @@ class Calibrator:
         y = np.asarray(labels, dtype=np.float64)
         if x.size == 0 or y.min() == y.max():
             raise GraphError("calibration needs held-out candidates of both kinds (true and false)")
-        names = sorted(set(types)) if types is not None else []
-        group = (np.searchsorted(names, np.asarray(types, dtype=object).astype(str)) if names
-                 else np.zeros(len(x), dtype=np.int64))
+        names, group = (np.unique(np.asarray(types, dtype=str), return_inverse=True) if types is not None
+                        else ([], np.zeros(len(x), dtype=np.int64)))
         n_pos, n_neg = y.sum(), len(y) - y.sum()
         t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))  # Platt's smoothed targets
         mu, sd = x.mean(), x.std() or 1.0
@@ -182,7 +180,7 @@ class Calibrator:
         def on_raw_scores(slope: float, intercept: float) -> tuple[float, float]:
             return slope / sd, intercept - slope * mu / sd
 
-        per_type = {name: on_raw_scores(a + da[g], b + db[g]) for g, name in enumerate(names)}
+        per_type = {str(name): on_raw_scores(a + da[g], b + db[g]) for g, name in enumerate(names)}
         shared = on_raw_scores(a, b)
         return cls(a=shared[0], b=shared[1], per_type=per_type)
 
@@ -216,7 +214,7 @@ class Calibrator:
             raise GraphError(f"cannot calibrate: none of the {heldout.num_triples} held-out edges is among the "
                              f"top-{policy.top_k} candidates of the graph without them; raise "
                              "model.valid_fraction or suggest.top_k, or train longer")
-        types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]] if trips else np.array([])
+        types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]]
         half = rng.random(len(trips)) < 0.5
         prior, ece, ece_top = max(priors), None, None
         if all(labels[m].size and labels[m].min() != labels[m].max() for m in (half, ~half)):
@@ -238,9 +236,7 @@ class Calibrator:
             top = p >= policy.min_probability
             if top.sum() >= 20:
                 ece_top = expected_calibration_error(p[top], labels[~half][top])
-        out = cls.fit(scores, labels, types, prior)
-        out.ece, out.ece_top = ece, ece_top
-        return out
+        return cls.fit(scores, labels, types, prior)._copy(ece=ece, ece_top=ece_top)
 
 
 def _logistic(t: np.ndarray, x: np.ndarray, group: np.ndarray, groups: int, prior: float
