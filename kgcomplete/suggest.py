@@ -8,10 +8,11 @@ and the best ``top_k`` candidates that pass the filters become :class:`Suggestio
   relationship's heads (tails) in the graph (overridable per type);
 - *exclusions*: pairs that already have the real relationship, pending suggestions (unless
   asked to refresh them), rejected suggestions;
-- a *calibrated probability*: Platt scaling per relationship type (shrunk towards a shared
-  one), fitted on exactly the decision it calibrates: the same search run on the graph
-  without some held-out edges (is a candidate one of them?); its reliability is measured
-  as expected calibration error on a second half of the candidates;
+- a *calibrated probability*: a logistic model per relationship type (shrunk towards a
+  shared one) of the model's score and of the path rules that fire on the pair, fitted on
+  exactly the decision it calibrates: the same search run on the graph without some
+  held-out edges (is a candidate one of them?); its reliability is measured as expected
+  calibration error on a second half of the candidates;
 - *evidence*: up to three short reasons an analyst can check in the graph: firing path
   rules with their confidence, and neighbours of the head that have the same relationship
   to the tail.
@@ -81,14 +82,18 @@ class SuggestPolicy:
 
 
 class Calibrator:
-    """Platt scaling per relationship type, plus what reviews taught:
-    ``probability = sigmoid(a_type * score + b_type + offset)``.
+    """A logistic model per relationship type, plus what reviews taught:
+    ``probability = sigmoid(a_type * score + c_type * rules + b_type + offset)``, where
+    ``rules = -log(1 - rule score)`` sums the log-odds-like weight of the path rules that
+    fire on the pair (:class:`~kgcomplete.models.heuristics.PathRules`).
 
     Scores of different relationship types do not mean the same thing: a ComplEx score that
     makes a ``country of citizenship`` candidate likely can make a ``cast member`` candidate
-    a long shot. So each type has its own ``(a, b)``, shrunk towards the shared one by a
-    Gaussian prior whose strength is chosen by cross-validation (:meth:`fit_heldout`).
-    Types without a pair of their own use the shared ``(a, b)``.
+    a long shot, and a rule such as "countries with diplomatic relations both ways" is
+    worth more for some types than others. So each type has its own ``(a, b, c)``, shrunk
+    towards the shared one by a Gaussian prior whose strength is chosen by cross-validation
+    (:meth:`fit_heldout`). Types without their own use the shared ``(a, b, c)``; with
+    ``c == 0`` (the default) the rules play no part and ``rules`` may be left out.
 
     The ``offsets`` (none by default) shift the log-odds of a suggestion by its
     relationship type, by (type, tail) and by (head, type): see :meth:`with_feedback`.
@@ -96,27 +101,39 @@ class Calibrator:
 
     def __init__(self, a: float = 1.0, b: float = 0.0, ece: float | None = None,
                  offsets: dict[tuple[str, ...], float] | None = None,
-                 per_type: dict[str, tuple[float, float]] | None = None, ece_top: float | None = None) -> None:
-        self.a, self.b, self.ece = float(a), float(b), ece
+                 per_type: dict[str, tuple[float, float, float]] | None = None, ece_top: float | None = None,
+                 c: float = 0.0) -> None:
+        self.a, self.b, self.c, self.ece = float(a), float(b), float(c), ece
         self.ece_top = ece_top  # the ECE among probabilities >= min_probability (see fit_heldout)
         self.offsets: dict[tuple[str, ...], float] = dict(offsets or {})
-        self.per_type: dict[str, tuple[float, float]] = dict(per_type or {})
+        self.per_type: dict[str, tuple[float, float, float]] = dict(per_type or {})
 
-    def __call__(self, scores: np.ndarray, triples: Sequence[Triple] | None = None) -> np.ndarray:
+    @property
+    def uses_rules(self) -> bool:
+        """Whether probabilities depend on the path rules (so callers must pass ``rules``)."""
+        return self.c != 0.0 or any(v[2] != 0.0 for v in self.per_type.values())
+
+    def __call__(self, scores: np.ndarray, triples: Sequence[Triple] | None = None,
+                 rules: np.ndarray | None = None) -> np.ndarray:
         """Probabilities of ``scores``; ``triples`` (head, type, tail keys) select the type's
-        scaling and the offsets (without them the shared scaling applies)."""
+        weights and the offsets (without them the shared weights apply); ``rules`` are the
+        rule scores in ``[0, 1)`` of the same candidates."""
         x = np.asarray(scores, dtype=np.float64)
+        if rules is None and self.uses_rules:
+            raise ValueError("this calibrator weighs path rules: pass the candidates' rule scores")
+        evidence = _rule_feature(rules) if rules is not None else np.zeros_like(x)
         if triples is not None and self.per_type:
-            ab = np.array([self.per_type.get(t[1], (self.a, self.b)) for t in triples]).reshape(-1, 2)
-            z = ab[:, 0] * x + ab[:, 1]
+            shared = (self.a, self.b, self.c)
+            abc = np.array([self.per_type.get(t[1], shared) for t in triples]).reshape(-1, 3)
+            z = abc[:, 0] * x + abc[:, 1] + abc[:, 2] * evidence
         else:
-            z = self.a * x + self.b
+            z = self.a * x + self.b + self.c * evidence
         if triples is not None and self.offsets:
             z = z + np.array([sum(self.offsets.get(k, 0.0) for k in _feedback_keys(t)) for t in triples])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
     def _copy(self, **changes: object) -> "Calibrator":
-        fields = dict(a=self.a, b=self.b, ece=self.ece, offsets=self.offsets, per_type=self.per_type,
+        fields = dict(a=self.a, b=self.b, c=self.c, ece=self.ece, offsets=self.offsets, per_type=self.per_type,
                       ece_top=self.ece_top)
         fields.update(changes)
         return Calibrator(**fields)  # type: ignore[arg-type]
@@ -159,12 +176,13 @@ class Calibrator:
 
     @classmethod
     def fit(cls, scores: np.ndarray, labels: np.ndarray, types: Sequence[str] | None = None,
-            prior: float = 10.0) -> "Calibrator":
-        """Logistic regression of ``labels`` on ``scores`` with Platt's smoothed targets.
+            prior: float = 10.0, rules: np.ndarray | None = None) -> "Calibrator":
+        """Logistic regression of ``labels`` on ``scores`` (and on the rule feature of
+        ``rules``, the candidates' rule scores, when given) with Platt's smoothed targets.
 
-        With ``types`` (one name per score), each type gets its own slope and intercept,
-        deviating from the shared ones under a Gaussian prior of precision ``prior``
-        (in units of the standardised score): large ``prior`` means one scaling for all.
+        With ``types`` (one name per score), each type gets its own weights, deviating from
+        the shared ones under a Gaussian prior of precision ``prior`` (in units of the
+        standardised features): large ``prior`` means one set of weights for all types.
         """
         x = np.asarray(scores, dtype=np.float64)
         y = np.asarray(labels, dtype=np.float64)
@@ -174,23 +192,27 @@ class Calibrator:
                         else ([], np.zeros(len(x), dtype=np.int64)))
         n_pos, n_neg = y.sum(), len(y) - y.sum()
         t = np.where(y > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))  # Platt's smoothed targets
-        mu, sd = x.mean(), x.std() or 1.0
-        a, b, da, db = _logistic(t, (x - mu) / sd, group, len(names), prior)
+        X = np.column_stack([x] + ([_rule_feature(rules)] if rules is not None else []))
+        mu, sd = X.mean(axis=0), X.std(axis=0)
+        sd[sd == 0] = 1.0
+        w, dw = _logistic(t, np.column_stack([(X - mu) / sd, np.ones(len(x))]), group, len(names), prior)
 
-        def on_raw_scores(slope: float, intercept: float) -> tuple[float, float]:
-            return slope / sd, intercept - slope * mu / sd
+        def on_raw_features(v: np.ndarray) -> tuple[float, float, float]:
+            slopes = v[:-1] / sd
+            return float(slopes[0]), float(v[-1] - slopes @ mu), float(slopes[1]) if len(slopes) > 1 else 0.0
 
-        per_type = {str(name): on_raw_scores(a + da[g], b + db[g]) for g, name in enumerate(names)}
-        shared = on_raw_scores(a, b)
-        return cls(a=shared[0], b=shared[1], per_type=per_type)
+        per_type = {str(name): on_raw_features(w + dw[g]) for g, name in enumerate(names)}
+        a, b, c = on_raw_features(w)
+        return cls(a=a, b=b, c=c, per_type=per_type)
 
     @classmethod
     def fit_heldout(cls, model: LinkPredictor, train: KGraph, heldout: KGraph, policy: SuggestPolicy | None = None,
-                    *, max_anchors: int = 2000, seed: int = 0,
+                    *, max_anchors: int = 2000, seed: int = 0, use_rules: bool = True,
                     priors: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0)) -> "Calibrator":
         """Fit on exactly the decision it calibrates: :func:`suggest` is run on ``train``
         (with ``policy``; at most ``max_anchors`` random anchors per type and direction),
-        and each candidate is labelled true if it is a ``heldout`` edge.
+        and each candidate is labelled true if it is a ``heldout`` edge. With ``use_rules``
+        the path rules mined from ``train`` that fire on a candidate are a second feature.
 
         So a probability answers "how often is a suggestion like this one an edge that is
         really missing?", for a graph missing as many edges as were held out; analysts'
@@ -215,6 +237,11 @@ class Calibrator:
                              f"top-{policy.top_k} candidates of the graph without them; raise "
                              "model.valid_fraction or suggest.top_k, or train longer")
         types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]]
+        rules = _rule_scores(_rules_for(train), np.array(trips)) if use_rules else None
+
+        def part(m: np.ndarray) -> np.ndarray | None:
+            return rules[m] if rules is not None else None
+
         half = rng.random(len(trips)) < 0.5
         prior, ece, ece_top = max(priors), None, None
         if all(labels[m].size and labels[m].min() != labels[m].max() for m in (half, ~half)):
@@ -224,42 +251,46 @@ class Calibrator:
             def held_loss(pr: float) -> float:
                 total = 0.0
                 for fit_on, test_on in ((half, ~half), (~half, half)):
-                    c = cls.fit(scores[fit_on], labels[fit_on], types[fit_on], pr)
-                    p = np.clip(c(scores[test_on], keyed(test_on)), 1e-9, 1 - 1e-9)
+                    c = cls.fit(scores[fit_on], labels[fit_on], types[fit_on], pr, part(fit_on))
+                    p = np.clip(c(scores[test_on], keyed(test_on), part(test_on)), 1e-9, 1 - 1e-9)
                     total -= np.sum(labels[test_on] * np.log(p) + (1 - labels[test_on]) * np.log(1 - p))
                 return total
 
             prior = min(priors, key=held_loss)
-            c = cls.fit(scores[half], labels[half], types[half], prior)
-            p = c(scores[~half], keyed(~half))
+            c = cls.fit(scores[half], labels[half], types[half], prior, part(half))
+            p = c(scores[~half], keyed(~half), part(~half))
             ece = expected_calibration_error(p, labels[~half])
             top = p >= policy.min_probability
             if top.sum() >= 20:
                 ece_top = expected_calibration_error(p[top], labels[~half][top])
-        return cls.fit(scores, labels, types, prior)._copy(ece=ece, ece_top=ece_top)
+        return cls.fit(scores, labels, types, prior, rules)._copy(ece=ece, ece_top=ece_top)
 
 
-def _logistic(t: np.ndarray, x: np.ndarray, group: np.ndarray, groups: int, prior: float
-              ) -> tuple[float, float, np.ndarray, np.ndarray]:
-    """Minimise the cross-entropy of targets ``t`` under ``sigmoid((a + da[g]) x + b + db[g])``
-    plus ``prior / 2 * (|da|^2 + |db|^2)``; returns ``a, b, da, db``."""
+def _logistic(t: np.ndarray, X: np.ndarray, group: np.ndarray, groups: int, prior: float
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Minimise the cross-entropy of targets ``t`` under ``sigmoid(X @ (w + dw[g]))`` plus
+    ``prior / 2 * |dw|^2``; returns ``w`` (one weight per column of ``X``) and ``dw``
+    (one row per group; zeros when ``groups == 0``)."""
     from scipy.optimize import minimize
 
-    G = max(groups, 1)
+    F, G = X.shape[1], max(groups, 1)
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b, da, db = w[0], w[1], w[2:2 + G], w[2 + G:]
-        z = (a + da[group]) * x + b + db[group]
+    def loss(v: np.ndarray) -> tuple[float, np.ndarray]:
+        w, dw = v[:F], v[F:].reshape(G, F)
+        z = X @ w + np.einsum("ij,ij->i", X, dw[group])
         err = 1 / (1 + np.exp(-z)) - t
-        nll = np.sum(np.logaddexp(0, z) - t * z) + 0.5 * prior * (da @ da + db @ db)
-        grad = np.concatenate([[err @ x, err.sum()], np.bincount(group, err * x, G) + prior * da,
-                               np.bincount(group, err, G) + prior * db])
-        return nll, grad
+        nll = np.sum(np.logaddexp(0, z) - t * z) + 0.5 * prior * np.sum(dw * dw)
+        grad_dw = np.column_stack([np.bincount(group, X[:, f] * err, G) for f in range(F)]) + prior * dw
+        return nll, np.concatenate([X.T @ err, grad_dw.ravel()])
 
-    w = minimize(loss, np.zeros(2 + 2 * G), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
-    if groups == 0:
-        w[2:] = 0.0
-    return float(w[0]), float(w[1]), w[2:2 + G], w[2 + G:]
+    v = minimize(loss, np.zeros(F * (1 + G)), jac=True, method="L-BFGS-B", options={"maxiter": 1000}).x
+    w, dw = v[:F], v[F:].reshape(G, F)
+    return w, (dw if groups else np.zeros((0, F)))
+
+
+def _rule_feature(rules: np.ndarray) -> np.ndarray:
+    """``-log(1 - rule score)``: the summed ``-log(1 - confidence)`` of the firing rules."""
+    return -np.log1p(-np.clip(np.asarray(rules, dtype=np.float64), 0.0, 1 - 1e-9))
 
 
 def _feedback_keys(triple: Triple) -> tuple[tuple[str, ...], ...]:
@@ -305,7 +336,8 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
     """Top candidates of ``model`` on ``graph`` (its training vocabulary), filtered,
     calibrated and (with ``explain``) given evidence; most probable first. ``exclude``
     holds (head key, type, tail key) that must not be proposed (pending and rejected
-    suggestions)."""
+    suggestions). ``rules`` (mined from ``graph`` when needed and not given) feed the
+    evidence and, when the calibrator weighs them, the probabilities."""
     policy = policy or SuggestPolicy()
     blocked = graph.known() | _keys_to_indices(graph, exclude)
     found = _candidates(model, graph, policy, blocked, batch_size=batch_size)
@@ -314,18 +346,19 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
     trips = np.array(list(found), dtype=np.int64)
     raw = np.array([found[t][0] for t in found], dtype=np.float64)
     e, rel = graph.entities, graph.relations
-    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()])
+    if rules is None and (explain or calibrator.uses_rules):
+        rules = _rules_for(graph)
+    fired = _rule_scores(rules, trips) if calibrator.uses_rules and rules is not None else None
+    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()], fired)
     order = np.argsort(-probs, kind="stable")
     order = order[probs[order] >= policy.min_probability][: policy.max_total]
-    if explain and rules is None:
-        rules = _rules_for(graph)
     label = model_name or type(model).__name__
     out = []
     for i in order.tolist():
         h, r, t = trips[i].tolist()
         out.append(Suggestion(head=graph.entities[h], type=graph.relations[r], tail=graph.entities[t],
                               score=float(raw[i]), probability=float(probs[i]), rank=found[(h, r, t)][1],
-                              evidence=evidence(graph, rules, h, r, t) if rules is not None else [],
+                              evidence=evidence(graph, rules, h, r, t) if explain and rules is not None else [],
                               model=label))
     return out
 
@@ -374,6 +407,12 @@ def _candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, bloc
                         if trip not in found or found[trip][1] > rank:
                             found[trip] = (sc, rank)
     return found
+
+
+def _rule_scores(rules: PathRules, trips: np.ndarray) -> np.ndarray:
+    """The rule score (noisy-or of the firing rules' confidences) of each (head, type, tail) row."""
+    h, r, t = (torch.as_tensor(trips[:, i]) for i in range(3))
+    return rules.score_triples(h, r, t).double().numpy()
 
 
 def _rules_for(graph: KGraph) -> PathRules:

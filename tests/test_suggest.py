@@ -46,12 +46,28 @@ def test_calibration_is_per_relationship_type():
     assert abs(qa - qb) < 0.01  # a strong prior leaves one scaling for all types
 
 
+def test_calibrator_weighs_the_rules_that_fire():
+    rng = np.random.default_rng(2)
+    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    x = rng.normal(size=20000)
+    rules = np.where(rng.random(20000) < 0.3, 0.8, 0.0)  # a rule of confidence 0.8 fires on 30%
+    y = (rng.random(20000) < sig(0.5 * x - 2 + 1.5 * -np.log1p(-rules))).astype(float)
+    c = Calibrator.fit(x, y, rules=rules)
+    assert c.uses_rules and abs(c.c - 1.5) < 0.15 and abs(c.a - 0.5) < 0.1
+    fired, silent = c(np.zeros(2), rules=np.array([0.8, 0.0]))
+    assert abs(fired - sig(-2 + 1.5 * -np.log(0.2))) < 0.05 and abs(silent - sig(-2)) < 0.02
+    with pytest.raises(ValueError, match="rule scores"):
+        c(np.zeros(1))  # a calibrator that weighs rules cannot silently go without them
+    assert not Calibrator.fit(x, y).uses_rules
+
+
 def test_suggestions_find_held_out_edges_with_calibrated_probabilities(trained):
     train, calib_split, test, model = trained
     calib = Calibrator.fit_heldout(model, train, calib_split)
     assert calib.ece is not None and 0 <= calib.ece < 0.25
     assert calib.ece_top is not None and 0 <= calib.ece_top < 0.3  # among probabilities >= 0.1
     assert set(calib.per_type) == set(train.relations)  # a scaling per relationship type
+    assert calib.uses_rules and calib.per_type["jump"][2] > 0.5  # jump(X,Y) <= next(X,Z), skip(Z,Y) counts
     props = suggest(model, train, calib, SuggestPolicy(relation_types=["jump", "same_group"], top_k=3,
                                                        min_probability=0.0, max_total=40))
     assert len(props) == 40

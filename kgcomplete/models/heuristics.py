@@ -208,6 +208,24 @@ class PathRules(LinkPredictor):
                 np.add.at(log_miss, (rows[reach.row], reach.col), np.log1p(-min(float(c), 1 - 1e-6)))
         return torch.from_numpy((1.0 - np.exp(log_miss)).astype(np.float32)).to(entity.device)
 
+    def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
+        """The same noisy-or as :meth:`score_queries`, computed pair by pair, so memory grows
+        with the number of pairs, not of entities (relations ``>= num_relations`` are the
+        reciprocal queries)."""
+        mats, R = self._matrices(), self.num_relations
+        ent, rel, tgt = (v.cpu().numpy() for v in (entity, relation, target))
+        log_miss = np.zeros(len(ent))
+        for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
+            rows = np.flatnonzero(rel == q)
+            if rows.size == 0:
+                continue
+            if p2 < 0:
+                fired = np.asarray(mats[p1][ent[rows], tgt[rows]]).ravel() != 0
+            else:  # a middle node Z with p1(entity, Z) and p2(Z, target), i.e. p2^-1(target, Z)
+                fired = mats[p1][ent[rows]].multiply(mats[(p2 + R) % (2 * R)][tgt[rows]]).getnnz(axis=1) > 0
+            log_miss[rows[fired]] += np.log1p(-min(float(c), 1 - 1e-6))
+        return torch.from_numpy((1.0 - np.exp(log_miss)).astype(np.float32)).to(entity.device)
+
     # ------------------------------------------------------------------ evidence
     def rules(self, relation: int | None = None) -> list[dict[str, Any]]:
         """Mined rules (tail direction), best first: ``{"rule", "relation", "confidence"}``."""
