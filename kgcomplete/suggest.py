@@ -121,13 +121,13 @@ class Calibrator:
         x = np.asarray(scores, dtype=np.float64)
         if rules is None and self.uses_rules:
             raise ValueError("this calibrator weighs path rules: pass the candidates' rule scores")
-        evidence = _rule_feature(rules) if rules is not None else np.zeros_like(x)
+        fired = _rule_feature(rules) if rules is not None else np.zeros_like(x)
         if triples is not None and self.per_type:
             shared = (self.a, self.b, self.c)
             abc = np.array([self.per_type.get(t[1], shared) for t in triples]).reshape(-1, 3)
-            z = abc[:, 0] * x + abc[:, 1] + abc[:, 2] * evidence
+            z = abc[:, 0] * x + abc[:, 1] + abc[:, 2] * fired
         else:
-            z = self.a * x + self.b + self.c * evidence
+            z = self.a * x + self.b + self.c * fired
         if triples is not None and self.offsets:
             z = z + np.array([sum(self.offsets.get(k, 0.0) for k in _feedback_keys(t)) for t in triples])
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
@@ -270,7 +270,7 @@ def _logistic(t: np.ndarray, X: np.ndarray, group: np.ndarray, groups: int, prio
               ) -> tuple[np.ndarray, np.ndarray]:
     """Minimise the cross-entropy of targets ``t`` under ``sigmoid(X @ (w + dw[g]))`` plus
     ``prior / 2 * |dw|^2``; returns ``w`` (one weight per column of ``X``) and ``dw``
-    (one row per group; zeros when ``groups == 0``)."""
+    (one row per group; no rows when ``groups == 0``)."""
     from scipy.optimize import minimize
 
     F, G = X.shape[1], max(groups, 1)
@@ -348,7 +348,7 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
     e, rel = graph.entities, graph.relations
     if rules is None and (explain or calibrator.uses_rules):
         rules = _rules_for(graph)
-    fired = _rule_scores(rules, trips) if calibrator.uses_rules and rules is not None else None
+    fired = _rule_scores(rules, trips) if calibrator.uses_rules else None
     probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()], fired)
     order = np.argsort(-probs, kind="stable")
     order = order[probs[order] >= policy.min_probability][: policy.max_total]
