@@ -169,6 +169,7 @@ def evaluate_generator_cmd(
         typer.echo(f"  {name:>13}: matched F1 {row['mean_matched_f1']:.3f}, recall@0.5 {row['recall_at_f1_0_5']:.3f}, "
                    f"precision {row['precision']:.3f}, label acc {row['label_accuracy']:.3f}, "
                    f"duplicates {row['duplicate_rate']:.3f}")
+    typer.echo(f"  held-out entities that are themselves duplicates: {result['held_out_duplicate_rate']:.3f}")
 
 
 # ---------------------------------------------------------------------- enrich

@@ -8,7 +8,8 @@ Two uses:
   The new entity's code is the posterior given its one known edge (to the anchor), so it
   is inferred from the anchor's context, not sampled blindly.
 * **free**: codes sampled from the per-label mixture fitted to the posterior means of
-  existing entities (:class:`~kgcomplete.train_generator.LatentMixture`).
+  existing entities (:class:`~kgcomplete.train_generator.LatentMixture`); the proposals
+  keep the labels' proportions (:func:`free_candidates`).
 
 Every code is decoded into a label and its relationships with probability at least
 ``min_probability`` (at most ``max_relations``); proposals whose relationship set is too
@@ -257,11 +258,9 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
             raise GraphError(f"unknown label {label!r}: the graph has {', '.join(graph.labels[:10])}")
         label_id = graph.labels.index(label)
     if not anchors:
-        z, _ = generator.mixture_.sample(oversample * count, label_id, gen)
-        cands = filter_and_merge(decode(generator, z, min_probability=min_probability, max_relations=max_relations),
-                                 existing, width, min_novelty=min_novelty)
-        cands.sort(key=lambda c: -c.probability)
-        return [to_proposal(c, graph, generator) for c in cands[:count]]
+        cands = free_candidates(generator, count, label_id, existing, gen, min_probability=min_probability,
+                                min_novelty=min_novelty, max_relations=max_relations, oversample=oversample)
+        return [to_proposal(c, graph, generator) for c in cands]
     index = graph.entity_index()
     unknown = [a for a in anchors if a not in index]
     if unknown:
@@ -283,6 +282,34 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         cands.sort(key=lambda c: -c.probability)
         out += [to_proposal(c, graph, generator, counts, expected) for c in cands[:count]]
     return out
+
+
+def free_candidates(generator: NodeGenerator, count: int, label: int | None, existing: sp.csr_matrix,
+                    gen: torch.Generator, *, min_probability: float, min_novelty: float, max_relations: int,
+                    oversample: int) -> list[Candidate]:
+    """``count`` free candidates by probability, the labels in the mixture's proportions.
+
+    Each label's quota (:meth:`~kgcomplete.train_generator.LatentMixture.quotas`) is filled
+    with its most probable novel candidates out of ``oversample`` times as many codes of
+    that label; a label that falls short leaves its places to the most probable of the rest.
+    A single global ranking instead lets the labels whose relationships are surest crowd
+    out the others.
+    """
+    mixture, width = generator.mixture_, existing.shape[1]
+    quotas = {label: count} if label is not None else mixture.quotas(count)
+    chosen: list[Candidate] = []
+    spare: list[Candidate] = []
+    for lab, quota in quotas.items():
+        z, _ = mixture.sample(oversample * quota, lab, gen)
+        cands = filter_and_merge(decode(generator, z, min_probability=min_probability, max_relations=max_relations),
+                                 existing, width, min_novelty=min_novelty)
+        cands.sort(key=lambda c: -c.probability)
+        chosen += cands[:quota]
+        spare += cands[quota:]
+    spare.sort(key=lambda c: -c.probability)
+    chosen += spare[:count - len(chosen)]
+    chosen.sort(key=lambda c: -c.probability)
+    return chosen
 
 
 def _ensure_anchor_edge(model: NodeGenerator, c: Candidate, z: torch.Tensor, key: int) -> None:

@@ -61,6 +61,21 @@ class LatentMixture:
         eps = torch.randn(count, self.mean.shape[1], generator=generator)
         return self.mean[comp] + eps * self.std[comp], self.label[comp]
 
+    def quotas(self, count: int) -> dict[int, int]:
+        """``count`` split over the labels by their weight (largest remainders), so that a
+        sample of ``count`` proposals has the labels' proportions.
+
+        Example:
+            >>> mixture.quotas(10)                                  # doctest: +SKIP
+            {0: 6, 1: 3, 2: 1}
+        """
+        labels = torch.unique(self.label)
+        share = np.array([float(self.weight[self.label == lab].sum()) for lab in labels])
+        share = share * count / share.sum()
+        out = np.floor(share).astype(np.int64)
+        out[np.argsort(-(share - out), kind="stable")[:count - int(out.sum())]] += 1
+        return {int(lab): int(q) for lab, q in zip(labels.tolist(), out) if q > 0}
+
 
 def fit_mixture(codes: Tensor, labels: Tensor, components: int = 4, iterations: int = 20,
                 seed: int = 0) -> LatentMixture:

@@ -95,6 +95,16 @@ def test_free_generation_decodes_coherent_entities_and_drops_copies(trained):
         propose_entities(fit.model, graph, label="Planet")
 
 
+def test_free_generation_keeps_the_labels_proportions(trained):
+    graph, fit = trained
+    quotas = fit.model.mixture_.quotas(20)
+    assert sum(quotas.values()) == 20 and quotas[graph.labels.index("Spoke")] == 14, "60 of 87 entities are spokes"
+    props = propose_entities(fit.model, graph, count=20, min_probability=0.3, min_novelty=0.0, seed=0)
+    counts = {lab: sum(p.label == lab for p in props) for lab in graph.labels}
+    assert counts == {lab: quotas.get(i, 0) for i, lab in enumerate(graph.labels)}, (counts, quotas)
+    assert [p.probability for p in props] == sorted((p.probability for p in props), reverse=True)
+
+
 def test_near_duplicates_are_filtered_and_merged():
     graph = hub_graph()
     n, width = graph.num_entities, 2 * graph.num_relations * graph.num_entities

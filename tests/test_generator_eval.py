@@ -99,5 +99,8 @@ def test_cli_evaluate_generator_json(tmp_path):
     assert set(out["kshot_mrr"]) == {"1", "3"} and set(out["link_predictor_kshot_mrr"]) == {"3"}
     assert out["seeds"] == [0] and "spread" in out and "candidates_3k" in out
     assert out["baselines"]["copy_random"]["duplicate_rate"] == 1.0, "copies are duplicates by definition"
+    assert out["baselines"]["oracle_novel"]["duplicate_rate"] == 0.0, "the oracle's duplicates are dropped"
+    assert out["baselines"]["oracle_novel"]["candidates"] <= out["baselines"]["oracle"]["candidates"]
+    assert 0.0 <= out["held_out_duplicate_rate"] <= 1.0
     bad = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "a,b"])
     assert bad.exit_code != 0 and "--seeds" in str(bad.exception)
