@@ -290,23 +290,32 @@ def free_candidates(generator: NodeGenerator, count: int, label: int | None, exi
     """``count`` free candidates by probability, the labels in the mixture's proportions.
 
     Each label's quota (:meth:`~kgcomplete.train_generator.LatentMixture.quotas`) is filled
-    with its most probable novel candidates out of ``oversample`` times as many codes of
-    that label; a label that falls short leaves its places to the most probable of the rest.
-    A single global ranking instead lets the labels whose relationships are surest crowd
-    out the others.
+    with the most probable novel candidates decoded from ``oversample`` times as many codes
+    of that label; a label that falls short leaves its places to the most probable of the
+    rest. A single global ranking instead lets the labels whose relationships are surest
+    crowd out the others. Near-identical candidates merge across labels' codes too.
     """
     mixture, width = generator.mixture_, existing.shape[1]
     quotas = {label: count} if label is not None else mixture.quotas(count)
-    chosen: list[Candidate] = []
-    spare: list[Candidate] = []
+    codes, strata = [], []
     for lab, quota in quotas.items():
         z, _ = mixture.sample(oversample * quota, lab, gen)
-        cands = filter_and_merge(decode(generator, z, min_probability=min_probability, max_relations=max_relations),
-                                 existing, width, min_novelty=min_novelty)
-        cands.sort(key=lambda c: -c.probability)
-        chosen += cands[:quota]
-        spare += cands[quota:]
-    spare.sort(key=lambda c: -c.probability)
+        codes.append(z)
+        strata += [lab] * len(z)
+    cands = decode(generator, torch.cat(codes), min_probability=min_probability, max_relations=max_relations)
+    stratum = {id(c): lab for c, lab in zip(cands, strata)}
+    cands = filter_and_merge(cands, existing, width, min_novelty=min_novelty)
+    cands.sort(key=lambda c: -c.probability)
+    taken = dict.fromkeys(quotas, 0)
+    chosen: list[Candidate] = []
+    spare: list[Candidate] = []
+    for c in cands:
+        lab = stratum[id(c)]
+        if taken[lab] < quotas[lab]:
+            taken[lab] += 1
+            chosen.append(c)
+        else:
+            spare.append(c)
     chosen += spare[:count - len(chosen)]
     chosen.sort(key=lambda c: -c.probability)
     return chosen
