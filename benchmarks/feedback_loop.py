@@ -58,6 +58,11 @@ def by_type(suggestions, hits) -> dict[str, list[int]]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1][0])[:5])
 
 
+def precision(suggestions, truth: set) -> float:
+    """Share of ``suggestions`` whose (head, type, tail) is in ``truth``, to 3 decimals."""
+    return round(sum((s.head, s.type, s.tail) in truth for s in suggestions) / max(len(suggestions), 1), 3)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared" / "datasets" / "codex-s")
@@ -90,12 +95,11 @@ def main() -> None:
             result = enrich(driver, settings, progress=False)
             hits = [(s.head, s.type, s.tail) in test for s in result.suggestions]
             top = hits[:args.top]
-            true_top = [(s.head, s.type, s.tail) in held_out for s in result.suggestions[:args.top]]
-            runs.append({"run": run, "precision_at_top": round(sum(top) / max(len(top), 1), 3),
+            runs.append({"run": run, "precision_at_top": precision(result.suggestions[:args.top], test),
                          "true_in_test_at_top": sum(top),
-                         "precision_at_top_valid_or_test": round(sum(true_top) / max(len(top), 1), 3),
+                         "precision_at_top_valid_or_test": precision(result.suggestions[:args.top], held_out),
                          "written": result.report.written,
-                         "precision_written": round(sum(hits) / max(len(hits), 1), 3),
+                         "precision_written": precision(result.suggestions, test),
                          "valid_mrr": round(result.fit.best_valid_mrr or 0, 4),
                          "calibration_ece": round(result.calibrator.ece or 0, 4),
                          "calibration_ece_top": round(result.calibrator.ece_top or 0, 4),
@@ -109,10 +113,8 @@ def main() -> None:
                 more = suggest(result.fit.model, result.graph, result.calibrator,
                                SuggestPolicy(top_k=p.top_k, min_probability=0.0, max_total=len(hits) + args.top),
                                explain=False)
-                nxt = [(s.head, s.type, s.tail) in test for s in more[len(hits):]]
-                runs[-1]["next_without_feedback"] = round(sum(nxt) / max(len(nxt), 1), 3)
-                nxt = [(s.head, s.type, s.tail) in held_out for s in more[len(hits):]]
-                runs[-1]["next_without_feedback_valid_or_test"] = round(sum(nxt) / max(len(nxt), 1), 3)
+                runs[-1]["next_without_feedback"] = precision(more[len(hits):], test)
+                runs[-1]["next_without_feedback_valid_or_test"] = precision(more[len(hits):], held_out)
                 truth = test if args.analyst == "test" else held_out
                 for s in result.suggestions:  # the analyst
                     sid = suggestion_id(s.head, s.type, s.tail)

@@ -60,6 +60,7 @@ from kgcomplete.train_generator import fit_generator
 GENERATION_KEYS = ("mean_matched_f1", "recall_at_f1_0_2", "recall_at_f1_0_5", "precision", "precision_at_f1_0_5",
                    "label_accuracy", "duplicate_rate", "uniqueness", "candidates")
 BASELINES = ("copy_random", "random_degree", "oracle", "oracle_novel")
+DUPLICATE_JACCARD = 0.5  # a set this similar to an existing entity's is a duplicate (novelty <= 1 - this)
 
 
 # ---------------------------------------------------------------------- split
@@ -180,6 +181,11 @@ def _rank_summary(ranks: np.ndarray) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------- generation metrics
+def duplicates(sets: sp.csr_matrix, existing: sp.csr_matrix) -> np.ndarray:
+    """Which rows of ``sets`` have Jaccard >= :data:`DUPLICATE_JACCARD` to an existing entity's set."""
+    return novelty(sets, existing)[0] <= 1.0 - DUPLICATE_JACCARD
+
+
 def match_metrics(cand_sets: list[np.ndarray], cand_labels: np.ndarray, true_sets: list[np.ndarray],
                   true_labels: np.ndarray, existing: sp.csr_matrix, width: int) -> dict[str, float]:
     """Optimal one-to-one matching on set F1 (0 across labels) and the generation metrics
@@ -201,8 +207,7 @@ def match_metrics(cand_sets: list[np.ndarray], cand_labels: np.ndarray, true_set
                precision=float((matched >= 0.2).sum() / n_cand),
                precision_at_f1_0_5=float((matched >= 0.5).sum() / n_cand),
                label_accuracy=float(same[rows, cols].mean()))
-    nov, _ = novelty(c, existing)
-    out["duplicate_rate"] = float((nov <= 0.5).mean())
+    out["duplicate_rate"] = float(duplicates(c, existing).mean())
     out["uniqueness"] = float(len({tuple(np.sort(s).tolist()) for s in cand_sets}) / n_cand)
     return out
 
@@ -249,13 +254,14 @@ def evaluate_split(graph: KGraph, seed: int, *, epochs: int | None = None, max_s
     true_labels = label[held]
     existing = relationship_sets(rest)
     res: dict[str, Any] = {"seed": seed, "held_out": K, "train_seconds": round(fit.seconds, 1), "epochs": fit.epochs,
-                           "held_out_duplicate_rate": float((novelty(sets_matrix(sets, width), existing)[0] <= 0.5).mean())}
+                           "held_out_duplicate_rate": float(duplicates(sets_matrix(sets, width), existing).mean())}
     res["kshot"] = {str(k): generator_kshot(model, rest, held, sets, k, seed, excluded) for k in (1, 3)}
     if link_predictor:
         res["link_predictor_kshot"] = {"3": link_predictor_kshot(rest, held, sets, 3, seed, excluded,
                                                                  link_seconds, None)}
     index = rest.entity_index()
-    for tag, count, min_novelty in (("K", K, 0.5), ("3K", 3 * K, 0.5), ("unfiltered", K, 0.0)):
+    novel_only = 1.0 - DUPLICATE_JACCARD
+    for tag, count, min_novelty in (("K", K, novel_only), ("3K", 3 * K, novel_only), ("unfiltered", K, 0.0)):
         props = propose_entities(model, rest, count=count, min_probability=min_probability, min_novelty=min_novelty,
                                  seed=seed, max_relations=max_relations)
         cand = [np.array([rest.relations.index(r.relation) + (0 if r.direction == "out" else rest.num_relations)
@@ -274,8 +280,8 @@ def evaluate_split(graph: KGraph, seed: int, *, epochs: int | None = None, max_s
         oracle = decode(model, mu, min_probability=min_probability, max_relations=max_relations)
     res["baselines"]["oracle"] = {"K": match_metrics([c.keys for c in oracle], np.array([c.label for c in oracle]),
                                                      sets, true_labels, existing, width)}
-    oracle_novelty, _ = novelty(sets_matrix([c.keys for c in oracle], width), existing)
-    novel = [c for c, nov in zip(oracle, oracle_novelty) if nov > 0.5]
+    dup = duplicates(sets_matrix([c.keys for c in oracle], width), existing)
+    novel = [c for c, d in zip(oracle, dup) if not d]
     res["baselines"]["oracle_novel"] = {"K": match_metrics([c.keys for c in novel], np.array([c.label for c in novel]),
                                                            sets, true_labels, existing, width)}
     res["seconds"] = round(time.perf_counter() - start, 1)
