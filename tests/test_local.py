@@ -7,11 +7,26 @@ import shutil
 import socket
 from pathlib import Path
 
+import neo4j
 import pytest
 from conftest import free_port
 
 from kgcomplete.errors import LocalNeo4jError
 from kgcomplete.neo4j.local import LocalNeo4j, cache_dir
+
+
+def test_a_lock_nobody_releases_ends_in_a_transient_error(neo4j_server, driver):
+    if neo4j_server[2] is None:
+        pytest.fail("this test needs the session's own local server (unset KGC_TEST_NEO4J_URI)")
+    driver.execute_query("CREATE (:Probe {id: 1}), (:Probe {id: 2})")
+    with driver.session() as holder:
+        held = holder.begin_transaction()
+        held.run("MATCH (p:Probe {id: 1}) SET p.held = true").consume()
+        with driver.session() as other, pytest.raises(neo4j.exceptions.TransientError) as waited:
+            # the relationship's lock on p is taken at commit: the wait the writeback once hung in
+            other.run("MATCH (a:Probe {id: 1}), (b:Probe {id: 2}) CREATE (a)-[:PROBE]->(b)").consume()
+        assert waited.value.code == "Neo.TransientError.Transaction.LockAcquisitionTimeout"
+        held.rollback()
 
 
 def test_session_server_reports_running(neo4j_server):

@@ -259,6 +259,10 @@ class LocalNeo4j:
             f"server.memory.pagecache.size={self.pagecache}",
             "dbms.usage_report.enabled=false",
             "db.tx_log.rotation.retention_policy=2 files",
+            # a lock wait the deadlock detector misses (seen once between concurrent writeback
+            # batches, at commit) fails as a transient error that the driver retries, instead of
+            # hanging until the client's read timeout; under connect()'s 15 s retry budget
+            "db.lock.acquisition.timeout=10s",
             "",
         ])
 
