@@ -1,1 +1,1 @@
-kgcomplete/cypher
+kgcomplete/db/cypher

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from kgcomplete.config import Settings, load_settings
-from kgcomplete.neo4j.local import LocalNeo4j
+from kgcomplete.server.local import LocalNeo4j
 
 
 def free_port() -> int:
@@ -35,7 +35,7 @@ def bench_settings(heap: str = "2g", pagecache: str = "1g") -> Iterator[Settings
             uri = server.bolt_uri
         try:
             settings = load_settings(None, env={}, neo4j={"uri": uri, "password": password})
-            from kgcomplete.neo4j.connection import connect
+            from kgcomplete.db.connect import connect
 
             with connect(settings.neo4j) as driver, driver.session(database=settings.neo4j.database) as s:
                 s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()

@@ -38,12 +38,12 @@ from _server import bench_settings
 
 from kgcomplete.config import ModelSettings, SuggestSettings
 from kgcomplete.datasets import read_triples
-from kgcomplete.jobs import enrich
-from kgcomplete.neo4j.connection import connect
-from kgcomplete.neo4j.loader import load_path
-from kgcomplete.neo4j.review import accept, reject
-from kgcomplete.neo4j.writeback import suggestion_id
-from kgcomplete.suggest import SuggestPolicy, suggest
+from kgcomplete.db.connect import connect
+from kgcomplete.db.load import load_path
+from kgcomplete.db.review import accept, reject
+from kgcomplete.db.write import suggestion_id
+from kgcomplete.jobs.enrich import enrich
+from kgcomplete.proposals.suggest import SuggestPolicy, suggest
 
 ROOT = Path(__file__).resolve().parents[1]
 

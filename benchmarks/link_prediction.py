@@ -34,11 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kgcomplete.models import MODELS  # noqa: E402
-from kgcomplete.pipeline import evaluate_dataset  # noqa: E402
-from kgcomplete.train import default_threads  # noqa: E402
-
-DATASETS = ROOT.parent / "shared" / "datasets"
+from kgcomplete import datasets
+from kgcomplete.evaluation.pipeline import pipeline
+from kgcomplete.models import MODELS
+from kgcomplete.training.loop import default_threads
 
 # Runs inside the PyKEEN interpreter; reads a JSON job from argv, prints a JSON result.
 PYKEEN_JOB = r"""
@@ -95,8 +94,7 @@ def run_pykeen(python: str, folder: Path, model: str, epochs: int, threads: int,
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", default="nations,umls,kinships,codex-s",
-                    help="comma-separated folder names under --data (or paths)")
-    ap.add_argument("--data", type=Path, default=DATASETS, help="folder holding the datasets")
+                    help="comma-separated bundled names or dataset folders (e.g. a copy of wn18rr)")
     ap.add_argument("--models", default="default",
                     help=f"comma-separated: default, all, or any of {', '.join(MODELS)}")
     ap.add_argument("--epochs", type=int, default=None, help="max epochs for our models (default: tuned)")
@@ -119,10 +117,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(row), flush=True)
 
     for name in args.datasets.split(","):
-        folder = Path(name) if Path(name).is_dir() else args.data / name
+        folder = datasets.path(name)
         for model in models:
             start = time.perf_counter()
-            out = evaluate_dataset(folder, model=model, epochs=args.epochs, seed=args.seed, threads=threads)
+            out = pipeline(folder, model=model, epochs=args.epochs, seed=args.seed, threads=threads).as_dict()
             emit({"system": "kgcomplete", "requested": model, **out, "total_seconds": time.perf_counter() - start})
         for model in pykeen_models:
             res = run_pykeen(args.pykeen_python, folder, model, args.pykeen_epochs, threads, args.seed,

@@ -25,10 +25,10 @@ import time
 import numpy as np
 from _server import bench_settings
 
-from kgcomplete.neo4j.connection import connect
-from kgcomplete.neo4j.connector import pull
-from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.local import NEO4J_VERSION
+from kgcomplete.db.connect import connect
+from kgcomplete.db.load import LoadInput, load_triples
+from kgcomplete.db.pull import pull
+from kgcomplete.server.local import NEO4J_VERSION
 
 
 def generate(n_nodes: int, n_rels: int, n_types: int, seed: int = 0) -> list[tuple[str, str, str]]:

@@ -4,7 +4,7 @@ For each dataset it holds out 5% of the entities (stratified by label), trains t
 generator on the rest and reports K-shot completion (k = 1, 3; the default link predictor
 trained with the 3 revealed edges for comparison) and generation of K and 3K new entities
 matched to the held-out ones, against the copy_random / random_degree baselines and the
-oracle posterior, as means and spreads over seeds (see :mod:`kgcomplete.generator_eval`)::
+oracle posterior, as means and spreads over seeds (see :mod:`kgcomplete.evaluation.generator`)::
 
     python benchmarks/node_generator.py --datasets codex-s --seeds 0,1,2 \\
         --max-seconds 150 --link-seconds 120
@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kgcomplete.generator_eval import evaluate_generator  # noqa: E402
-from kgcomplete.train import default_threads  # noqa: E402
+from kgcomplete.evaluation.generator import evaluate_generator
+from kgcomplete.training.loop import default_threads
 
 DATASETS = ROOT.parent / "shared" / "datasets"
 

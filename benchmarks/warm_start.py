@@ -21,14 +21,14 @@ matched by key. Its model is trained from scratch with early stopping on the ``v
 triples it knows the entities of, saved and loaded back (as the nightly job would). Then
 on the new graph:
 
-* **full**: ``fit`` from scratch with :func:`kgcomplete.pipeline.default_settings`;
-* **warm**: :func:`kgcomplete.warm_start.fit_warm` from the loaded checkpoint, same
-  settings turned into a fine-tune by :func:`~kgcomplete.warm_start.fine_tune_settings`;
+* **full**: ``fit`` from scratch with :func:`kgcomplete.evaluation.pipeline.default_settings`;
+* **warm**: :func:`kgcomplete.training.warm_start.fit_warm` from the loaded checkpoint, same
+  settings turned into a fine-tune by :func:`~kgcomplete.training.warm_start.fine_tune_settings`;
 * **reused**: the warm-started model with no training at all (new entities random), for
   reference.
 
 Each row has train seconds, epochs and filtered test metrics (train, valid and test
-filtered, both directions, as :func:`kgcomplete.pipeline.evaluate_dataset`). Prints JSON
+filtered, both directions, as :func:`kgcomplete.evaluation.pipeline.evaluate_dataset`). Prints JSON
 and writes ``benchmarks/results/warm_start_<date>.json`` (or ``--output``)::
 
     .venv/bin/python benchmarks/warm_start.py --repeats 2
@@ -53,12 +53,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kgcomplete.datasets import Dataset, load_dataset  # noqa: E402
-from kgcomplete.evaluate import evaluate  # noqa: E402
-from kgcomplete.graph import KGraph  # noqa: E402
-from kgcomplete.pipeline import default_settings  # noqa: E402
-from kgcomplete.train import FitResult, fit, load_model, save_model  # noqa: E402
-from kgcomplete.warm_start import fine_tune_settings, fit_warm, warm_start  # noqa: E402
+from kgcomplete.datasets import Dataset, read_dataset
+from kgcomplete.evaluation.ranking import evaluate
+from kgcomplete.graph import KGraph
+from kgcomplete.training.checkpoints import load_model, save_model
+from kgcomplete.training.defaults import default_settings
+from kgcomplete.training.fit import FitResult, fit
+from kgcomplete.training.warm_start import fine_tune_settings, fit_warm, warm_start
 
 DATASET = ROOT.parent / "shared" / "datasets" / "codex-s"
 
@@ -181,7 +182,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--output", default=None)
     args = ap.parse_args()
-    ds = load_dataset(args.dataset)
+    ds = read_dataset(args.dataset)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.repeats):

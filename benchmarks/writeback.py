@@ -2,7 +2,7 @@
 
 A generated graph (default 50,000 nodes, 250,000 relationships) is loaded, then
 ``--suggestions`` random proposals (default 200,000) are written by
-``kgcomplete.neo4j.writeback.write_suggestions`` as one run, then written again (the
+``kgcomplete.db.write.write_suggestions`` as one run, then written again (the
 idempotent update path). Target: at least 20,000 suggestions/s.
 
 With ``--warmup N``, a first run writes N other suggestions before the timed ones, so the
@@ -25,11 +25,12 @@ import json
 import numpy as np
 from _server import bench_settings
 
-from kgcomplete.neo4j.connection import connect
-from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.local import NEO4J_VERSION
-from kgcomplete.neo4j.writeback import finish_run, start_run, write_suggestions
-from kgcomplete.suggest import Suggestion
+from kgcomplete.db.connect import connect
+from kgcomplete.db.load import LoadInput, load_triples
+from kgcomplete.db.runs import finish_run, start_run
+from kgcomplete.db.write import write_suggestions
+from kgcomplete.records import Suggestion
+from kgcomplete.server.local import NEO4J_VERSION
 
 
 def main() -> None:
@@ -54,17 +55,17 @@ def main() -> None:
         load_triples(driver, LoadInput(rows, {}, {}), settings.graph, progress=False)
         if warm:
             run = start_run(driver, model="bench-warmup")
-            finish_run(driver, run, write_suggestions(driver, run, proposals(warm, rng), settings.graph,
-                                                      batch_size=args.batch_size, writers=args.writers,
-                                                      progress=False))
+            write_suggestions(driver, run, proposals(warm, rng), settings.graph, batch_size=args.batch_size,
+                              writers=args.writers, progress=False)
+            finish_run(driver, run)
         run = start_run(driver, model="bench")
         first = write_suggestions(driver, run, props, settings.graph, batch_size=args.batch_size,
                                   writers=args.writers, progress=False)
-        finish_run(driver, run, first)
+        finish_run(driver, run, seconds=first.seconds)
         run2 = start_run(driver, model="bench")
         second = write_suggestions(driver, run2, props, settings.graph, batch_size=args.batch_size,
                                   writers=args.writers, progress=False)
-        finish_run(driver, run2, second)
+        finish_run(driver, run2, seconds=second.seconds)
     print(json.dumps({
         "benchmark": "writeback", "neo4j": NEO4J_VERSION, "nodes": args.nodes, "relationships": len(rows),
         "suggestions": len(props), "batch_size": args.batch_size, "writers": args.writers, "warmup": len(warm),

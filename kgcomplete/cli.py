@@ -1,18 +1,28 @@
 """`kgcomplete`: one entry point, thin over the library.
 
-Each command calls one library function. Errors from the library become one line on
-stderr and exit code 1; no traceback.
+The connection options (``--config``, ``--uri``, ``--username``, ``--database``) go before
+the command (``kgcomplete --uri bolt://db:7687 review list``) or after it
+(``kgcomplete review list --uri ...``, which wins); each command builds the settings and
+opens one connection (a :class:`~kgcomplete.client.Client`) at most once.
+Errors from the library become one line on stderr and exit code 1; no traceback. Tables
+are sized to the terminal.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
-from kgcomplete.errors import KGCompleteError
+from kgcomplete.errors import ConfigError, KGCompleteError
+
+if TYPE_CHECKING:
+    from kgcomplete.client import Client
+    from kgcomplete.config import Settings
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True,
                   help="Knowledge-graph completion for Neo4j.")
@@ -21,134 +31,202 @@ app.add_typer(neo4j_app, name="neo4j")
 review_app = typer.Typer(no_args_is_help=True, help="Review suggestions (the statements of cypher/review/).")
 app.add_typer(review_app, name="review")
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="kgcomplete.toml settings file",
-                                                   envvar="KGC_CONFIG")]
+DirOpt = Annotated[Optional[Path], typer.Option("--dir", help="instance folder (default: KGC_NEO4J_DIR or "
+                                                               "~/.local/share/kgcomplete/neo4j)")]
+ReviewerOpt = Annotated[str, typer.Option("--reviewer", envvar="KGC_REVIEWER", help="who reviews (default: $USER)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON on stdout (progress stays on stderr)")]
+
+
+@dataclass
+class Context:
+    """What the root options give every command: settings and one client, made on first use."""
+
+    config: Path | None = None
+    overrides: dict[str, str | None] = field(default_factory=dict)
+    _settings: Settings | None = None
+    _client: Client | None = None
+
+    def settings(self) -> Settings:
+        from kgcomplete.config import load_settings
+
+        if self._settings is None:
+            self._settings = load_settings(self.config, neo4j=self.overrides)
+        return self._settings
+
+    def client(self) -> Client:
+        from kgcomplete.client import Client
+
+        if self._client is None:
+            self._client = Client(settings=self.settings())
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", envvar="KGC_CONFIG",
+                                                   help="kgcomplete.toml settings file")]
 UriOpt = Annotated[Optional[str], typer.Option("--uri", help="Neo4j URI (default: NEO4J_URI or bolt://127.0.0.1:7687)")]
 UserOpt = Annotated[Optional[str], typer.Option("--username", help="Neo4j user (default: NEO4J_USERNAME or neo4j)")]
-DbOpt = Annotated[Optional[str], typer.Option("--database", help="database name (default: NEO4J_DATABASE or neo4j)")]
-DirOpt = Annotated[Optional[Path], typer.Option("--dir", help="instance folder (default: KGC_NEO4J_DIR or ~/.local/share/kgcomplete/neo4j)")]
-BoltOpt = Annotated[int, typer.Option("--bolt-port", help="Bolt port on 127.0.0.1")]
-HttpOpt = Annotated[int, typer.Option("--http-port", help="HTTP (Browser) port on 127.0.0.1")]
+DbOpt = Annotated[Optional[str], typer.Option("--database", help="database (default: NEO4J_DATABASE, else the "
+                                                                 "user's home database)")]
 
 
-def _settings(config: Path | None, uri: str | None, username: str | None, database: str | None):
-    from kgcomplete.config import load_settings
+@app.callback()
+def root(ctx: typer.Context, config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
+         database: DbOpt = None) -> None:
+    """Knowledge-graph completion for Neo4j."""
+    state = Context(config, {"uri": uri, "username": username, "database": database})
+    ctx.obj = state
+    ctx.call_on_close(state.close)
 
-    return load_settings(config, neo4j={"uri": uri, "username": username, "database": database})
+
+def _conn(ctx: typer.Context, config: Path | None, uri: str | None, username: str | None,
+          database: str | None) -> Context:
+    """The command's context, with the connection options given after the command applied."""
+    state: Context = ctx.find_root().obj
+    if config is not None:
+        state.config = config
+    state.overrides.update({k: v for k, v in (("uri", uri), ("username", username), ("database", database))
+                            if v is not None})
+    return state
 
 
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def _table(rows: list[dict[str, Any]], columns: list[str], title: str | None = None) -> None:
+    """Rows as a table sized to the terminal (long cells wrap at word boundaries)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if not rows:
+        typer.echo("(none)")
+        return
+    table = Table(*columns, title=title, title_justify="left", header_style="bold", box=None, pad_edge=False)
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    Console(soft_wrap=False).print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    if isinstance(value, list):
+        return "; ".join(map(str, value))
+    return str(value)
+
+
 # ---------------------------------------------------------------------- neo4j
 @neo4j_app.command("start")
-def neo4j_start(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474,
+def neo4j_start(dir: DirOpt = None, bolt_port: Annotated[int, typer.Option(help="Bolt port on 127.0.0.1")] = 7687,
+                http_port: Annotated[int, typer.Option(help="HTTP (Browser) port on 127.0.0.1")] = 7474,
                 heap: Annotated[str, typer.Option(help="JVM heap size")] = "1g") -> None:
     """Start the local server (fetching the jars once) and wait until Bolt answers."""
     import os
 
-    from kgcomplete.neo4j.local import LocalNeo4j
+    from kgcomplete.server.local import LocalNeo4j
 
     server = LocalNeo4j(dir, bolt_port=bolt_port, http_port=http_port, heap=heap,
                         password=os.environ.get("NEO4J_PASSWORD") or None)
     typer.echo(server.start().describe())
     if os.environ.get("NEO4J_PASSWORD") is None and server.password_on_file():
-        typer.echo(f"  user neo4j; password kept in {server.home / 'kgcomplete-local.json'} (read automatically)")
+        typer.echo(f"  user neo4j; password kept in {server.state_file} (read automatically)")
 
 
 @neo4j_app.command("stop")
 def neo4j_stop(dir: DirOpt = None) -> None:
     """Stop the local server."""
-    from kgcomplete.neo4j.local import LocalNeo4j
+    from kgcomplete.server.local import LocalNeo4j
 
-    stopped = LocalNeo4j(dir).stop()
-    typer.echo("Neo4j stopped" if stopped else "Neo4j was not running")
+    typer.echo("Neo4j stopped" if LocalNeo4j(dir).stop() else "Neo4j was not running")
 
 
 @neo4j_app.command("status")
-def neo4j_status(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474) -> None:
-    """Say whether the local server runs, with its Bolt URI and Browser URL."""
-    from kgcomplete.neo4j.local import LocalNeo4j
+def neo4j_status(dir: DirOpt = None) -> None:
+    """Say whether the local server runs, with the Bolt URI and Browser URL its folder records."""
+    from kgcomplete.server.local import LocalNeo4j
 
-    status = LocalNeo4j(dir, bolt_port=bolt_port, http_port=http_port).status()
+    status = LocalNeo4j.existing(dir).status()
     typer.echo(status.describe())
     raise typer.Exit(0 if status.running else 3)
 
 
 # ---------------------------------------------------------------------- load / pull
 @app.command("load")
-def load(path: Annotated[Path, typer.Argument(help="dataset folder (train.tsv ...) or one triples file")],
+def load(ctx: typer.Context,
+         dataset: Annotated[str, typer.Argument(help="a bundled dataset (nations, umls, kinships, codex-s, sample), "
+                                                     "a dataset folder (train.tsv ...) or one triples file")],
          splits: Annotated[str, typer.Option(help="splits of a dataset folder to load, comma-separated")] = "train",
-         batch_size: Annotated[int, typer.Option(help="rows per transaction")] = 10_000,
+         batch_size: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 10_000,
          config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Load triples into Neo4j (idempotent: loading twice changes nothing)."""
-    from kgcomplete.neo4j.connection import connect, translate_errors
-    from kgcomplete.neo4j.loader import load_triples, read_input
+    from kgcomplete import datasets
+    from kgcomplete.db.connect import translate_errors
+    from kgcomplete.db.load import load_triples, read_input
 
-    settings = _settings(config, uri, username, database)
-    data = read_input(path, _split(splits) or ["train"])  # validate before connecting
-    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
-        report = load_triples(driver, data, settings.graph, database=settings.neo4j.database,
-                              batch_size=batch_size)
+    data = read_input(datasets.path(dataset), _split(splits) or ["train"])  # validate before connecting
+    c = _conn(ctx, config, uri, username, database).client()
+    with translate_errors(c.settings.neo4j):
+        report = load_triples(c.driver, data, c.settings.graph, database=c.database, batch_size=batch_size)
     typer.echo(report.describe())
 
 
 @app.command("pull")
-def pull_cmd(out: Annotated[Path, typer.Option("--out", "-o", help="snapshot file to write (.npz)")],
+def pull_cmd(ctx: typer.Context,
+             out: Annotated[Path, typer.Option("--out", "-o", help="snapshot file to write (.npz)")],
              labels: Annotated[Optional[str], typer.Option(help="only nodes with one of these labels (comma-separated)")] = None,
              types: Annotated[Optional[str], typer.Option(help="only these relationship types (comma-separated)")] = None,
              seeds: Annotated[Optional[str], typer.Option(help="k-hop pull around these keys (comma-separated)")] = None,
-             hops: Annotated[int, typer.Option(help="hops around the seeds")] = 2,
-             fan_out: Annotated[Optional[int], typer.Option(help="at most this many neighbours per node and hop")] = None,
+             hops: Annotated[int, typer.Option(min=0, help="hops around the seeds")] = 2,
+             fan_out: Annotated[Optional[int], typer.Option(min=1, help="at most this many neighbours per node and hop")] = None,
              config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Pull a subgraph into a KGraph snapshot file."""
-    from kgcomplete.neo4j.connection import connect, translate_errors
-    from kgcomplete.neo4j.connector import pull
-
-    settings = _settings(config, uri, username, database)
-    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
-        graph = pull(driver, settings.graph, database=settings.neo4j.database, labels=_split(labels),
-                     types=_split(types), seeds=_split(seeds), hops=hops, fan_out=fan_out)
+    client = _conn(ctx, config, uri, username, database).client()
+    graph = client.pull(labels=_split(labels), types=_split(types), seeds=_split(seeds), hops=hops, fan_out=fan_out)
     graph.save(out)
     typer.echo(f"pulled {graph.summary()} -> {out}")
 
 
 # ---------------------------------------------------------------------- evaluate
 @app.command("evaluate")
-def evaluate_cmd(path: Annotated[Path, typer.Argument(help="dataset folder with train.tsv, valid.tsv, test.tsv")],
+def evaluate_cmd(dataset: Annotated[str, typer.Argument(help="a bundled dataset (umls, codex-s ...) or a folder "
+                                                             "with train.tsv, valid.tsv, test.tsv")],
                  model: Annotated[str, typer.Option(help="'default' or a model name")] = "default",
-                 epochs: Annotated[Optional[int], typer.Option(help="maximum epochs (default: sized to the graph)")] = None,
-                 seed: Annotated[int, typer.Option(help="random seed")] = 0,
-                 json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
-    """Train a link predictor on a benchmark folder and report filtered test metrics."""
-    import json
+                 epochs: Annotated[Optional[int], typer.Option(min=0, help="maximum epochs (default: sized to the graph, "
+                                                                     "shown before training)")] = None,
+                 max_seconds: Annotated[Optional[float], typer.Option(min=1, help="training time budget (default: none "
+                                                                          "below 10,000 entities, 3600 above)")] = None,
+                 threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: OMP_NUM_THREADS, "
+                                                                      "else every core)")] = None,
+                 seed: Annotated[int, typer.Option(help="random seed")] = 0, json_out: JsonOpt = False) -> None:
+    """Train a link predictor on a dataset and report filtered test metrics.
 
-    from kgcomplete.pipeline import evaluate_dataset
+    The chosen settings are printed before training; the result says why training stopped
+    (max_epochs, early_stopping, time_budget). Progress goes to stderr, the JSON to stdout."""
+    from kgcomplete.evaluation.pipeline import pipeline
 
-    result = evaluate_dataset(path, model=model, epochs=epochs, seed=seed, progress=not json_out)
-    keys = ["dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs", "train_seconds", "eval_seconds"]
-    if json_out:
-        typer.echo(json.dumps({k: result[k] for k in keys}))
-    else:
-        typer.echo(f"{result['dataset']} / {result['model']}: MRR {result['mrr']:.3f}, Hits@1 {result['hits_at_1']:.3f}, "
-                   f"Hits@3 {result['hits_at_3']:.3f}, Hits@10 {result['hits_at_10']:.3f} "
-                   f"({result['epochs']} epochs, {result['train_seconds']:.0f} s training)")
+    result = pipeline(dataset, model=model, epochs=epochs, max_seconds=max_seconds, threads=threads, seed=seed,
+                      progress=True, echo=lambda line: typer.echo(line, err=True))
+    typer.echo(json.dumps(result.as_dict()) if json_out else result.describe())
 
 
 @app.command("evaluate-generator")
 def evaluate_generator_cmd(
-        path: Annotated[Path, typer.Argument(help="dataset folder with train.tsv (valid/test and entity types optional)")],
+        dataset: Annotated[str, typer.Argument(help="a bundled dataset or a folder with train.tsv (entity types "
+                                                    "optional)")],
         seeds: Annotated[str, typer.Option(help="seeds, comma-separated (split, training, sampling)")] = "0,1,2",
-        epochs: Annotated[Optional[int], typer.Option(help="maximum generator epochs (default: 100)")] = None,
-        max_seconds: Annotated[Optional[float], typer.Option(help="cap on each training, generator and link predictor")] = None,
-        json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False) -> None:
+        epochs: Annotated[Optional[int], typer.Option(min=1, help="maximum generator epochs (default: 100)")] = None,
+        max_seconds: Annotated[Optional[float], typer.Option(min=1, help="cap on each training, generator and "
+                                                                 "link predictor")] = None,
+        json_out: JsonOpt = False) -> None:
     """Hold out 5% of the entities, train the node generator on the rest and report K-shot
     completion and generation against baselines (mean over seeds)."""
-    import json
-
-    from kgcomplete.errors import ConfigError
-    from kgcomplete.generator_eval import evaluate_generator
+    from kgcomplete.evaluation.generator import evaluate_generator
 
     try:
         seed_list = [int(s) for s in _split(seeds) or []]
@@ -156,34 +234,30 @@ def evaluate_generator_cmd(
         raise ConfigError(f"--seeds {seeds!r}: expected integers separated by commas, e.g. 0,1,2") from None
     if not seed_list:
         raise ConfigError("--seeds is empty: give at least one seed, e.g. 0")
-    result = evaluate_generator(path, seeds=seed_list, epochs=epochs, max_seconds=max_seconds,
-                                link_seconds=max_seconds, progress=not json_out)
+    result = evaluate_generator(dataset, seeds=seed_list, epochs=epochs, max_seconds=max_seconds,
+                                link_seconds=max_seconds, progress=True)
     if json_out:
         typer.echo(json.dumps(result))
         return
-    base = result["baselines"]
     typer.echo(f"{result['dataset']}: {result['held_out']:.0f} held-out entities, seeds {result['seeds']}")
     typer.echo(f"  K-shot MRR: k=1 {result['kshot_mrr']['1']:.3f}, k=3 {result['kshot_mrr']['3']:.3f}"
                f" (link predictor with the 3 edges: {result['link_predictor_kshot_mrr']['3']:.3f})")
-    for name, row in (("generator", result), *base.items()):
-        typer.echo(f"  {name:>13}: matched F1 {row['mean_matched_f1']:.3f}, recall@0.5 {row['recall_at_f1_0_5']:.3f}, "
-                   f"precision {row['precision']:.3f}, label acc {row['label_accuracy']:.3f}, "
-                   f"duplicates {row['duplicate_rate']:.3f}")
+    rows = [{"generator": name, **row} for name, row in (("ours", result), *result["baselines"].items())]
+    _table(rows, ["generator", "mean_matched_f1", "recall_at_f1_0_5", "precision", "label_accuracy",
+                  "duplicate_rate"])
     typer.echo(f"  held-out entities that are themselves duplicates: {result['held_out_duplicate_rate']:.3f}")
 
 
 # ---------------------------------------------------------------------- enrich
 @app.command("enrich")
-def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None,
-               top: Annotated[int, typer.Option(help="suggestions to print")] = 10) -> None:
+def enrich_cmd(ctx: typer.Context, top: Annotated[int, typer.Option(min=0, help="suggestions to print")] = 10,
+               config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """One enrichment run: pull, train, suggest, write back; prints the top suggestions."""
-    from kgcomplete.jobs import enrich
-    from kgcomplete.neo4j.connection import connect, translate_errors
+    from kgcomplete.server.local import LocalNeo4j
 
-    settings = _settings(config, uri, username, database)
-    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
-        result = enrich(driver, settings, echo=typer.echo)
-    if settings.suggest.enabled:
+    c = _conn(ctx, config, uri, username, database).client()
+    result = c.enrich(echo=typer.echo)
+    if c.settings.suggest.enabled:
         typer.echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:top]:
         typer.echo("\n".join(s.describe()))
@@ -191,134 +265,98 @@ def enrich_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt =
         typer.echo(f"run {result.run_id}: {result.entity_report.describe()}")
         for e in result.entities[:top]:
             typer.echo("\n".join(e.describe()))
-    from kgcomplete.neo4j.local import LocalNeo4j
-
-    typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "
+    typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(c.settings.neo4j.uri)}) "
                "run cypher/review/pending.cypher; `kgcomplete guide` serves a guide for :play")
 
 
 # ---------------------------------------------------------------------- schedule / runs
 @app.command("schedule")
-def schedule_cmd(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None,
+def schedule_cmd(ctx: typer.Context,
                  job: Annotated[Optional[list[str]], typer.Option("--job", help="only this job (repeatable)")] = None,
-                 once: Annotated[bool, typer.Option("--once", help="run the jobs now, once each, and exit")] = False) -> None:
-    """Run the configured [[jobs]] on their cron schedules until SIGINT/SIGTERM (JSON log lines on stderr)."""
-    from kgcomplete.scheduler import serve, setup_logging
+                 once: Annotated[bool, typer.Option("--once", help="run the jobs now, once each, and exit")] = False,
+                 config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Run the [[jobs]] of the settings on their cron schedules until SIGINT/SIGTERM (JSON log lines on stderr)."""
+    from kgcomplete.jobs.scheduler import serve, setup_logging
 
-    settings = _settings(config, uri, username, database)
+    settings = _conn(ctx, config, uri, username, database).settings()
     setup_logging()
     raise typer.Exit(serve(settings, jobs=job, once=once))
 
 
 @app.command("runs")
-def runs_cmd(limit: Annotated[int, typer.Option(help="how many")] = 20,
+def runs_cmd(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, help="how many")] = 20,
              job: Annotated[Optional[str], typer.Option("--job", help="only this job's runs")] = None,
-             json_out: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+             json_out: JsonOpt = False,
              config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Enrichment run history (KGCRun nodes), newest first."""
-    import json
-
-    from kgcomplete.neo4j import review
-
-    rows = _review(review.runs, config, uri, username, database, limit=limit, job=job)
+    rows = _conn(ctx, config, uri, username, database).client().runs(limit=limit, job=job)
+    for r in rows:
+        r["metrics"] = json.loads(r["metrics"]) if isinstance(r.get("metrics"), str) else (r.get("metrics") or {})
     if json_out:
         for r in rows:
             typer.echo(json.dumps(r, default=str))
         return
     for r in rows:
-        r["started"] = str(r["started"])[:19]
-        r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in json.loads(r["metrics"] or "{}").items()
+        r["started"] = str(r["started"])[:19] if r["started"] is not None else None
+        r["seconds"] = round(r["seconds"]) if isinstance(r.get("seconds"), (int, float)) else r.get("seconds")
+        r["metrics"] = ", ".join(f"{k} {v:.3g}" for k, v in r["metrics"].items()
                                  if k in ("valid_mrr", "calibration_ece_top", "train_seconds"))
     _table(rows, ["run", "job", "status", "started", "seconds", "written", "updated", "skipped", "metrics", "error"])
 
 
 # ---------------------------------------------------------------------- review
-ReviewerOpt = Annotated[str, typer.Option("--reviewer", envvar="KGC_REVIEWER", help="who reviews (default: $USER)")]
-
-
 def _reviewer(value: str) -> str:
     import getpass
 
     return value or getpass.getuser()
 
 
-def _review(fn, config, uri, username, database, **kwargs):
-    from kgcomplete.neo4j.connection import connect, translate_errors
-
-    settings = _settings(config, uri, username, database)
-    with translate_errors(settings.neo4j), connect(settings.neo4j) as driver:
-        return fn(driver, database=settings.neo4j.database, **kwargs)
-
-
-def _table(rows: list[dict], columns: list[str]) -> None:
-    if not rows:
-        typer.echo("(none)")
-        return
-    text = [[("; ".join(map(str, v)) if isinstance(v, list) else str(v)) for v in (r.get(c) for c in columns)]
-            for r in rows]
-    widths = [min(60, max(len(c), *(len(t[i]) for t in text))) for i, c in enumerate(columns)]
-    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
-    for t in text:
-        typer.echo("  ".join(v[:w].ljust(w) for v, w in zip(t, widths)))
-
-
 @review_app.command("list")
-def review_list(limit: Annotated[int, typer.Option(help="how many")] = 25,
+def review_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, help="how many")] = 25,
                 type: Annotated[Optional[str], typer.Option("--type", help="only this relationship type")] = None,
                 node: Annotated[Optional[str], typer.Option(help="every suggestion touching this node key")] = None,
                 config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Pending suggestions, most probable first (or all suggestions of one node)."""
-    from kgcomplete.neo4j import review
-
+    review = _conn(ctx, config, uri, username, database).client().review
     if node:
-        rows = _review(review.for_node, config, uri, username, database, node=node)
-        _table(rows, ["id", "head", "type", "tail", "status", "probability", "evidence"])
+        _table(review.for_node(node), ["id", "head", "type", "tail", "status", "probability", "evidence"])
     else:
-        rows = _review(review.list_pending, config, uri, username, database, limit=limit, type=type)
-        _table(rows, ["id", "head", "type", "tail", "probability", "evidence"])
+        _table(review.pending(limit=limit, type=type), ["id", "head", "type", "tail", "probability", "evidence"])
 
 
 @review_app.command("accept")
-def review_accept(ids: Annotated[Optional[list[str]], typer.Argument(help="suggestion ids")] = None,
-                  above: Annotated[Optional[float], typer.Option(help="accept every pending suggestion with probability >= this")] = None,
+def review_accept(ctx: typer.Context,
+                  ids: Annotated[Optional[list[str]], typer.Argument(help="suggestion ids")] = None,
+                  above: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="accept every pending "
+                                                                 "suggestion with probability >= this")] = None,
                   type: Annotated[Optional[str], typer.Option("--type", help="with --above: only this type")] = None,
-                  reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
-                  username: UserOpt = None, database: DbOpt = None) -> None:
-    """Accept suggestions: each becomes the real relationship, in one transaction."""
-    from kgcomplete.neo4j import review
-
+                  reviewer: ReviewerOpt = "",
+                  config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Accept suggestions, all or none: each becomes the real relationship."""
     if above is None and not ids:
         raise typer.BadParameter("give suggestion ids or --above P")
-    rows = []
-    if above is not None:
-        rows += _review(review.accept_above, config, uri, username, database, min_probability=above,
-                        reviewer=_reviewer(reviewer), type=type)
-    for sid in ids or []:
-        rows.append(_review(review.accept, config, uri, username, database, id=sid, reviewer=_reviewer(reviewer)))
+    review = _conn(ctx, config, uri, username, database).client().review
+    rows = review.accept_above(above, type=type, reviewer=_reviewer(reviewer)) if above is not None else []
+    if ids:
+        rows += review.accept(ids, reviewer=_reviewer(reviewer))
     typer.echo(f"accepted {len(rows)} suggestion(s)")
     _table(rows, ["id", "head", "type", "tail"])
 
 
 @review_app.command("reject")
-def review_reject(ids: Annotated[list[str], typer.Argument(help="suggestion ids")], reviewer: ReviewerOpt = "",
-                  config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
-                  database: DbOpt = None) -> None:
-    """Reject suggestions: kept as rejected, never proposed again, used as hard negatives."""
-    from kgcomplete.neo4j import review
-
-    rows = [_review(review.reject, config, uri, username, database, id=sid, reviewer=_reviewer(reviewer))
-            for sid in ids]
+def review_reject(ctx: typer.Context, ids: Annotated[list[str], typer.Argument(help="suggestion ids")],
+                  reviewer: ReviewerOpt = "",
+                  config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Reject suggestions, all or none: kept as rejected, never proposed again, used as hard negatives."""
+    rows = _conn(ctx, config, uri, username, database).client().review.reject(ids, reviewer=_reviewer(reviewer))
     typer.echo(f"rejected {len(rows)} suggestion(s)")
 
 
 @review_app.command("entities")
-def review_entities(limit: Annotated[int, typer.Option(help="how many")] = 25,
-                    config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
-                    database: DbOpt = None) -> None:
+def review_entities(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, help="how many")] = 25,
+                    config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Pending proposed entities (SuggestedEntity), most probable first, with their relationships."""
-    from kgcomplete.neo4j import review
-
-    rows = _review(review.entities_pending, config, uri, username, database, limit=limit)
+    rows = _conn(ctx, config, uri, username, database).client().review.entities(limit=limit)
     if not rows:
         typer.echo("(none)")
     for r in rows:
@@ -331,54 +369,44 @@ def review_entities(limit: Annotated[int, typer.Option(help="how many")] = 25,
 
 
 @review_app.command("accept-entity")
-def review_accept_entity(id: Annotated[str, typer.Argument(help="proposed entity id")],
+def review_accept_entity(ctx: typer.Context, id: Annotated[str, typer.Argument(help="proposed entity id")],
                          key: Annotated[Optional[str], typer.Option(help="key of the new entity (default: its id)")] = None,
                          name: Annotated[Optional[str], typer.Option(help="name of the new entity")] = None,
-                         reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
-                         username: UserOpt = None, database: DbOpt = None) -> None:
+                         reviewer: ReviewerOpt = "",
+                         config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Accept a proposed entity: it gets its label and key, its pending relationships become real."""
-    from kgcomplete.neo4j import review
-
-    settings = _settings(config, uri, username, database)
-    props = {settings.graph.key_property: key or id}
-    if name:
-        props[settings.graph.name_property] = name
-    row = _review(review.accept_entity, config, uri, username, database, id=id, properties=props,
-                  reviewer=_reviewer(reviewer), graph=settings.graph)
-    typer.echo(f"accepted {row['id']} as a {row['label'] or 'node'} with {settings.graph.key_property} "
-               f"{props[settings.graph.key_property]!r} and {row['relationships']} relationship(s)")
+    c = _conn(ctx, config, uri, username, database).client()
+    row = c.review.accept_entity(id, key=key or id, name=name, reviewer=_reviewer(reviewer))
+    typer.echo(f"accepted {row['id']} as a {row['label'] or 'node'} with {c.settings.graph.key_property} "
+               f"{key or id!r} and {row['relationships']} relationship(s)")
 
 
 @review_app.command("reject-entity")
-def review_reject_entity(ids: Annotated[list[str], typer.Argument(help="proposed entity ids")],
-                         reviewer: ReviewerOpt = "", config: ConfigOpt = None, uri: UriOpt = None,
-                         username: UserOpt = None, database: DbOpt = None) -> None:
+def review_reject_entity(ctx: typer.Context, ids: Annotated[list[str], typer.Argument(help="proposed entity ids")],
+                         reviewer: ReviewerOpt = "",
+                         config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Reject proposed entities (and their pending relationships); never proposed again."""
-    from kgcomplete.neo4j import review
-
+    review = _conn(ctx, config, uri, username, database).client().review
     for pid in ids:
-        _review(review.reject_entity, config, uri, username, database, id=pid, reviewer=_reviewer(reviewer))
+        review.reject_entity(pid, reviewer=_reviewer(reviewer))
     typer.echo(f"rejected {len(ids)} proposed entit{'y' if len(ids) == 1 else 'ies'}")
 
 
 @review_app.command("stats")
-def review_stats(config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None,
-                 database: DbOpt = None) -> None:
+def review_stats(ctx: typer.Context,
+                 config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Suggestions by type and by run."""
-    from kgcomplete.neo4j import review
-
-    st = _review(review.stats, config, uri, username, database)
-    typer.echo("by type:")
+    st = _conn(ctx, config, uri, username, database).client().review.stats()
     _table(st["by_type"], ["type", "pending", "accepted", "rejected", "mean_probability",
-                           "mean_probability_reviewed", "accepted_share"])
-    typer.echo("by run:")
-    _table(st["by_run"], ["run", "status", "model", "written", "updated", "skipped", "pending", "accepted", "rejected"])
+                           "mean_probability_reviewed", "accepted_share"], title="by type")
+    _table(st["by_run"], ["run", "status", "model", "written", "updated", "skipped", "pending", "accepted", "rejected"],
+           title="by run")
 
 
 @app.command("guide")
 def guide(port: Annotated[int, typer.Option(help="port on localhost")] = 8001) -> None:
     """Serve the reviewers' Neo4j Browser guide and style on localhost until Ctrl-C."""
-    from kgcomplete.neo4j.browser import serve
+    from kgcomplete.server.browser import serve
 
     server = serve(port)
     typer.echo(f"In Neo4j Browser run:\n  :play http://localhost:{port}/review.html\n"
@@ -391,10 +419,10 @@ def guide(port: Annotated[int, typer.Option(help="port on localhost")] = 8001) -
 
 # ---------------------------------------------------------------------- demo
 @app.command("demo")
-def demo(dir: DirOpt = None, bolt_port: BoltOpt = 7687, http_port: HttpOpt = 7474) -> None:
-    """The main job on the embedded default: start a local Neo4j, load the bundled sample
-    graph, pull it back and report."""
-    from kgcomplete.demo import run_demo
+def demo(dir: DirOpt = None, bolt_port: Annotated[int, typer.Option(help="Bolt port on 127.0.0.1")] = 7687,
+         http_port: Annotated[int, typer.Option(help="HTTP (Browser) port on 127.0.0.1")] = 7474) -> None:
+    """The whole loop on the bundled sample graph: start a local Neo4j, load, enrich, show the top suggestions."""
+    from kgcomplete.server.demo import run_demo
 
     run_demo(home=dir, bolt_port=bolt_port, http_port=http_port, echo=typer.echo)
 

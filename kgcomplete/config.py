@@ -3,10 +3,11 @@
 Connection settings use Neo4j's own variable names (``NEO4J_URI``, ``NEO4J_USERNAME``,
 ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``). Precedence, lowest first: defaults, the config
 file, the environment, CLI flags / keyword overrides. (The environment beats the file so
-one config file serves every deployment; see ARCHITECTURE.md.)
+one config file serves every deployment; see docs/architecture.md.)
 
-When no password is given anywhere and the URI is the local server's, the password that
-``kgcomplete neo4j start`` generated is read from the local instance folder.
+When no password is given anywhere and the URI is exactly the local server's Bolt address,
+:func:`kgcomplete.db.connect.connect` reads the password that ``kgcomplete neo4j start``
+generated from the local instance folder.
 
 Example:
     >>> s = load_settings(None, env={}, neo4j={"uri": "bolt://127.0.0.1:17687"})
@@ -44,12 +45,12 @@ class Neo4jSettings(_Strict):
     uri: str = "bolt://127.0.0.1:7687"
     username: str = "neo4j"
     password: SecretStr | None = None
-    database: str = "neo4j"
+    database: str | None = Field(None, description="database name (None = the user's home database on the server)")
 
     @field_validator("uri")
     @classmethod
     def _scheme(cls, v: str) -> str:
-        if not v.split("://")[0] in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}:
+        if v.split("://")[0] not in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}:
             raise ValueError(f"{v!r} is not a Neo4j URI (bolt://host:port or neo4j://host:port)")
         return v
 
@@ -215,12 +216,6 @@ def load_settings(path: str | Path | None = None, *, env: Mapping[str, str] | No
         source = f" in {path}" if path is not None else ""
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"setting '{where}'{source}: {msg}") from None
-    if settings.neo4j.password is None:
-        from kgcomplete.neo4j.local import LocalNeo4j
-
-        local = LocalNeo4j()
-        if local.serves(settings.neo4j.uri) and (pw := local.password_on_file()):
-            settings.neo4j.password = SecretStr(pw)
     return settings
 
 

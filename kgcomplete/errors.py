@@ -42,3 +42,12 @@ class LocalNeo4jError(KGCompleteError):
 class Stopped(KGCompleteError):
     """A run was asked to stop (SIGINT/SIGTERM) and stopped at a safe point; the next run
     completes the work."""
+
+
+class ReviewError(KGCompleteError):
+    """A review action cannot be applied (unknown id, already reviewed ...)."""
+
+
+class WarmStartMismatch(GraphError):
+    """The previous model cannot seed this run (another model class or hyper-parameters,
+    e.g. a new ``dim`` after the graph grew past a size step): train from scratch."""

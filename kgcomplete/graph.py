@@ -48,8 +48,8 @@ class KGraph:
     relations: list[str]
     triples: np.ndarray
     labels: list[str] = field(default_factory=list)
-    entity_labels: np.ndarray | None = None
-    features: np.ndarray | None = None
+    entity_labels: np.ndarray = None  # type: ignore[assignment]  # None: no labels (set in __post_init__)
+    features: np.ndarray = None  # type: ignore[assignment]  # None: no features (set in __post_init__)
     feature_names: list[str] = field(default_factory=list)
     names: list[str] | None = None
     relation_labels: dict[str, str] = field(default_factory=dict)
@@ -80,7 +80,7 @@ class KGraph:
         entities: Sequence[str] | None = None,
         relations: Sequence[str] | None = None,
         **kwargs: object,
-    ) -> "KGraph":
+    ) -> KGraph:
         """Build a graph from ``(head_key, relation_type, tail_key)`` string rows.
 
         ``entities`` / ``relations`` fix the vocabulary (and its order); by default it is
@@ -136,7 +136,21 @@ class KGraph:
         """The set of ``(head, relation, tail)`` index triples, for filtering."""
         return set(map(tuple, self.triples.tolist()))  # type: ignore[arg-type]
 
-    def with_triples(self, triples: np.ndarray) -> "KGraph":
+    def incident_edges(self) -> np.ndarray:
+        """Every triple seen from both ends: rows ``(entity, r2, neighbour)`` with ``r2 = r``
+        for ``entity -r-> neighbour`` and ``r + R`` for ``neighbour -r-> entity``,
+        ``shape: (2 * num_triples, 3), dtype: int64``."""
+        t, R = self.triples, self.num_relations
+        return np.concatenate([t, np.stack([t[:, 2], t[:, 1] + R, t[:, 0]], 1)])
+
+    def index_triples(self, rows: Iterable[Sequence[str]]) -> np.ndarray:
+        """``(head_key, type, tail_key)`` rows as index triples ``shape: (k, 3)``; rows naming
+        an entity or type this graph lacks are left out."""
+        e, r = self.entity_index(), self.relation_index()
+        out = [(e[h], r[t], e[o]) for h, t, o in rows if h in e and t in r and o in e]
+        return np.asarray(out, dtype=np.int64).reshape(-1, 3)
+
+    def with_triples(self, triples: np.ndarray) -> KGraph:
         """The same vocabulary, labels and features with other triples."""
         return replace(self, triples=np.asarray(triples, dtype=np.int64).reshape(-1, 3))
 
@@ -148,7 +162,7 @@ class KGraph:
 
     # ------------------------------------------------------------------ splitting
     def split(self, valid: float = 0.05, test: float = 0.05, seed: int = 0, stable: bool = False
-              ) -> tuple["KGraph", "KGraph", "KGraph"]:
+              ) -> tuple[KGraph, KGraph, KGraph]:
         """Random train/valid/test split of the triples, sharing one vocabulary.
 
         Every entity and relation seen in valid or test also occurs in train: a held-out
@@ -199,19 +213,27 @@ class KGraph:
         sizes = self.entity_labels.sum(axis=0)  # type: ignore[union-attr]
         order = np.where(self.entity_labels, sizes[None, :], np.iinfo(np.int64).max)
         pick = order.argmin(axis=1)
-        has = self.entity_labels.any(axis=1)  # type: ignore[union-attr]
-        return [self.labels[p] if ok else "Entity" for p, ok in zip(pick.tolist(), has.tolist())]
+        has = np.asarray(self.entity_labels.any(axis=1)).tolist()
+        return [self.labels[p] if ok else "Entity" for p, ok in zip(pick.tolist(), has)]
+
+    def node_inputs(self) -> np.ndarray:
+        """What a GNN reads of each node: ``[standardised features | label multi-hot]``,
+        ``shape: (num_entities, F + L), dtype: float32`` (labels stay 0/1)."""
+        feats = self.features.astype(np.float32)  # type: ignore[union-attr]
+        if feats.shape[1]:
+            feats = (feats - feats.mean(0)) / np.maximum(feats.std(0), 1e-6)
+        return np.concatenate([feats, self.entity_labels.astype(np.float32)], axis=1)  # type: ignore[union-attr]
 
     def to_pyg(self):  # -> torch_geometric.data.Data
-        """A homogeneous PyG ``Data`` with ``edge_index``, ``edge_type`` and ``x``.
-
-        ``x`` is ``[features | label multi-hot]``, ``shape: (num_entities, F + L)``.
+        """A homogeneous PyG ``Data`` with ``edge_index``, ``edge_type`` and ``x``
+        (:meth:`node_inputs`, ``shape: (num_entities, F + L)``).
         """
         import torch
-        from torch_geometric.data import Data
+
+        from kgcomplete.models.pyg import Data
 
         t = torch.from_numpy(self.triples)
-        x = np.concatenate([self.features, self.entity_labels.astype(np.float32)], axis=1)  # type: ignore[list-item, union-attr]
+        x = self.node_inputs()
         return Data(edge_index=t[:, [0, 2]].t().contiguous(), edge_type=t[:, 1].clone(),
                     x=torch.from_numpy(x), num_nodes=self.num_entities)
 
@@ -221,7 +243,8 @@ class KGraph:
         back to entity indices.
         """
         import torch
-        from torch_geometric.data import HeteroData
+
+        from kgcomplete.models.pyg import HeteroData
 
         types = np.array(self.node_types(), dtype=object)
         data = HeteroData()
@@ -260,7 +283,7 @@ class KGraph:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "KGraph":
+    def load(cls, path: str | Path) -> KGraph:
         """Load a snapshot written by :meth:`save`."""
         path = Path(path)
         try:

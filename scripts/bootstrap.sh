@@ -1,41 +1,38 @@
 #!/usr/bin/env bash
-# Make (once) and link the project's virtual environment, then install kgcomplete into it.
+# Make this clone's own virtual environment, .venv, with the locked dependencies and an
+# editable install of this clone (never of another one).
 #
-# The venv lives in a cache folder keyed by the dependency list and the Python version, so
-# every clone (and every CI run on this machine) reuses it until the dependencies change.
-# Prints the path of the venv's python on stdout.
+# uv (from PyPI, installed once into ~/.cache/kgcomplete/uv) keeps one package cache per
+# machine and hard-links its files into each .venv: the first set-up downloads PyTorch,
+# every later one (another clone, a new lock) takes seconds. The venv is rebuilt only when
+# requirements.lock changes. Prints the path of the venv's python on stdout.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 CACHE="${KGC_CACHE_DIR:-$HOME/.cache/kgcomplete}"
+export UV_CACHE_DIR="${UV_CACHE_DIR:-$CACHE/uv-cache}"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || {
   echo "kgcomplete needs Python 3.10 or newer ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 1; }
-KEY="$( { sed -n '/^dependencies = \[/,/^\]/p; /^\[project.optional-dependencies\]/,/^\[project.scripts\]/p' \
-          "$ROOT/pyproject.toml"; "$PYTHON" -V; uname -m; } | sha256sum | cut -c1-16)"
-VENV="$CACHE/venvs/$KEY"
-if [ ! -f "$VENV/.complete" ]; then
-  echo "bootstrap: creating $VENV (first run only; PyTorch is large)" >&2
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip >&2
-  # Install the dependencies (not the project) so the cached venv never pins a clone.
-  DEPS="$("$VENV/bin/python" - "$ROOT/pyproject.toml" <<'PY'
-import sys
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    from pip._vendor import tomli as tomllib
-p = tomllib.load(open(sys.argv[1], "rb"))["project"]
-deps = p["dependencies"] + [d for extra in p.get("optional-dependencies", {}).values() for d in extra]
-print("\n".join(deps))
-PY
-)"
-  printf '%s\n' "$DEPS" > "$VENV/requirements.in"
-  "$VENV/bin/python" -m pip install -q -r "$VENV/requirements.in" >&2
-  touch "$VENV/.complete"
+
+UV_HOME="$CACHE/uv"
+UV="$UV_HOME/bin/uv"
+if [ ! -x "$UV" ]; then
+  echo "bootstrap: installing uv into $UV_HOME (once)" >&2
+  rm -rf "$UV_HOME"
+  "$PYTHON" -m venv "$UV_HOME"
+  "$UV_HOME/bin/python" -m pip install -q "uv>=0.5,<1" >&2
 fi
-# The project itself: an editable install is quick and points at this clone.
-"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" >&2 2>/dev/null \
-  || "$VENV/bin/python" -m pip install -q --no-deps -e "$ROOT" >&2
-ln -sfn "$VENV" "$ROOT/.venv"
+
+VENV="$ROOT/.venv"
+LOCK="$ROOT/requirements.lock"
+STAMP="$VENV/.kgc-lock"
+WANT="$( { cat "$LOCK"; "$PYTHON" -V; } | sha256sum | cut -c1-16)"
+[ -L "$VENV" ] && rm "$VENV"   # earlier bootstraps linked a shared venv here
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+  echo "bootstrap: syncing $VENV with requirements.lock (the first time on a machine downloads PyTorch)" >&2
+  [ -x "$VENV/bin/python" ] || "$UV" venv -q --python "$PYTHON" "$VENV" >&2
+  "$UV" pip sync -q --python "$VENV/bin/python" "$LOCK" >&2
+  "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT" >&2
+  echo "$WANT" > "$STAMP"
+fi
 echo "$VENV/bin/python"

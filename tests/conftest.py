@@ -1,6 +1,6 @@
 """Shared fixtures: one real Neo4j per test session, reached over Bolt.
 
-By default the session starts its own server (kgcomplete.neo4j.local) in a temporary
+By default the session starts its own server (kgcomplete.server.local) in a temporary
 folder on free loopback ports. ``KGC_TEST_NEO4J_URI`` (+ ``KGC_TEST_NEO4J_PASSWORD``)
 points the tests at another server instead; they wipe its default database, so never
 point them at data you care about. A server that cannot start fails the session: no test
@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from kgcomplete.config import Settings, load_settings
-from kgcomplete.neo4j.connection import connect
-from kgcomplete.neo4j.local import LocalNeo4j
-
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+from kgcomplete.datasets import DATA_DIR
+from kgcomplete.db.connect import connect
+from kgcomplete.server.local import LocalNeo4j
 
 
 def free_port() -> int:
@@ -77,5 +76,5 @@ def count(driver, query: str, **params) -> int:
 
 @pytest.fixture(scope="session")
 def datasets_dir() -> Path:
-    assert DATASETS.is_dir(), f"benchmark datasets not found at {DATASETS}"
-    return DATASETS
+    """The folder of the datasets bundled with the package."""
+    return DATA_DIR

@@ -8,8 +8,8 @@ import urllib.request
 
 from conftest import free_port
 
-from kgcomplete.neo4j.browser import SLIDES, render_guide, serve
-from kgcomplete.neo4j.review import REVIEW_DIR
+from kgcomplete.db.review import REVIEW_DIR
+from kgcomplete.server.browser import SLIDES, render_guide, serve
 
 
 def test_guide_runs_the_review_statements():

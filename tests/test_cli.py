@@ -9,6 +9,7 @@ from conftest import count, free_port
 from typer.testing import CliRunner
 
 from kgcomplete.cli import app
+from kgcomplete.evaluation.pipeline import RESULT_KEYS
 from kgcomplete.graph import KGraph
 
 runner = CliRunner()
@@ -64,7 +65,7 @@ def test_malformed_file_is_one_line(settings, tmp_path):
 def test_bad_config_names_the_key(tmp_path):
     cfg = tmp_path / "kgcomplete.toml"
     cfg.write_text('[graph]\nkey_propery = "uid"\n')
-    proc = _run_cli(["pull", "--out", str(tmp_path / "x.npz"), "--config", str(cfg)], {})
+    proc = _run_cli(["--config", str(cfg), "pull", "--out", str(tmp_path / "x.npz")], {})
     assert proc.returncode == 1 and "graph.key_propery" in proc.stderr and str(cfg) in proc.stderr
 
 
@@ -79,15 +80,16 @@ def test_evaluate_json(tmp_path):
     (folder / "test.tsv").write_text("\t".join(rows[-1]) + "\n")
     res = runner.invoke(app, ["evaluate", str(folder), "--epochs", "5", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output.strip().splitlines()[-1])
-    assert set(out) == {"dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs",
-                        "train_seconds", "eval_seconds"}
+    out = json.loads(res.stdout)   # stdout holds the JSON alone; progress and settings went to stderr
+    assert list(out) == list(RESULT_KEYS)
     assert out["dataset"] == "toy" and 0 < out["mrr"] <= 1 and out["epochs"] <= 5
+    assert out["stop_reason"] == "max_epochs" and out["settings"]["epochs"] == 5
+    assert "training complex on toy" in res.stderr and "epoch" in res.stderr   # settings line, progress bar
 
 
 def test_demo_runs_the_loop_on_its_own_server(tmp_path, monkeypatch):
-    from kgcomplete.demo import run_demo
-    from kgcomplete.neo4j.local import LocalNeo4j
+    from kgcomplete.server.demo import run_demo
+    from kgcomplete.server.local import LocalNeo4j
 
     monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
     bolt, http = free_port(), free_port()

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from kgcomplete.config import GraphSettings
+from kgcomplete.db.pull import pull
+from kgcomplete.db.schema import ensure_key_constraint
 from kgcomplete.errors import GraphError
-from kgcomplete.neo4j.connector import pull
-from kgcomplete.neo4j.schema import ensure_key_constraint
 
 GRAPH = """
 CREATE (a:Entity:Chain {uid: 'a', name: 'Alice', age: 30, active: true}),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kgcomplete.datasets import load_dataset, read_triples, sample_dataset_dir
+from kgcomplete import datasets
+from kgcomplete.datasets import read_triples
 from kgcomplete.errors import InputFileError
 
 
@@ -36,13 +37,35 @@ def test_csv_with_quotes(tmp_path):
 
 
 def test_sample_dataset_ships_with_the_package():
-    ds = load_dataset(sample_dataset_dir())
+    ds = datasets.load("sample")
     assert ds.train.num_triples == 1592 and ds.train.labels == ["Country"]
     assert ds.train.entity_labels.all()
 
 
-def test_codex_side_files(datasets_dir):
-    ds = load_dataset(datasets_dir / "codex-s")
+def test_codex_side_files():
+    ds = datasets.load("codex-s")
     assert ds.train.num_triples == 32888 and ds.valid.num_triples == 1827 and ds.test.num_triples == 1828
     assert ds.train.relation_labels["P530"] == "diplomatic relation"
     assert "human" in ds.train.labels
+
+
+@pytest.mark.parametrize("name, sizes", [("nations", (14, 55, 1592, 199, 201)), ("umls", (135, 46, 5216, 652, 661)),
+                                         ("kinships", (104, 25, 8544, 1068, 1074)),
+                                         ("codex-s", (2034, 42, 32888, 1827, 1828))])
+def test_bundled_benchmarks_load_by_name_with_their_published_sizes(name, sizes):
+    ds = datasets.load(name)
+    assert (ds.train.num_entities, ds.train.num_relations, ds.train.num_triples, ds.valid.num_triples,
+            ds.test.num_triples) == sizes
+    assert (datasets.path(name) / "README.md").read_text().count("Licence") == 1
+
+
+def test_a_path_loads_like_a_name(tmp_path):
+    (tmp_path / "train.tsv").write_text("a\tR\tb\n")
+    ds = datasets.load(tmp_path)
+    assert ds.name == tmp_path.name and ds.train.num_triples == 1 and ds.test.num_triples == 0
+
+
+def test_an_unknown_name_lists_the_known_ones():
+    with pytest.raises(InputFileError) as err:
+        datasets.load("fb15k-237")
+    assert "fb15k-237" in str(err.value) and "codex-s, kinships, nations, sample, umls" in str(err.value)

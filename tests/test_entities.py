@@ -8,13 +8,14 @@ from typer.testing import CliRunner
 
 from kgcomplete.cli import app
 from kgcomplete.config import GeneratorSettings, ModelSettings, SuggestSettings
-from kgcomplete.jobs import enrich
-from kgcomplete.neo4j.entities import entity_id, write_entities
-from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.review import (ReviewError, accept, accept_entity, decisions, entities_pending,
-                                     reject, reject_entity)
-from kgcomplete.neo4j.writeback import start_run
-from kgcomplete.propose import EntityProposal, ProposedRelation
+from kgcomplete.db.feedback import decisions
+from kgcomplete.db.load import LoadInput, load_triples
+from kgcomplete.db.review import accept, accept_entity, entities_pending, reject, reject_entity
+from kgcomplete.db.runs import start_run
+from kgcomplete.db.write_entities import entity_id, write_entities
+from kgcomplete.errors import ReviewError
+from kgcomplete.jobs.enrich import enrich
+from kgcomplete.records import EntityProposal, ProposedRelation
 
 ODD_LABEL = "Odd `Label` x]->() //"
 ODD_TYPE = "works `at` {x}"
@@ -107,10 +108,10 @@ def test_rejected_entities_are_not_proposed_again(small, settings):
 
 
 def test_enrich_with_the_generator_writes_and_cli_reviews(driver, settings):
-    from kgcomplete.datasets import sample_dataset_dir
-    from kgcomplete.neo4j.loader import load_path
+    from kgcomplete import datasets
+    from kgcomplete.db.load import load_path
 
-    load_path(driver, sample_dataset_dir(), settings.graph, progress=False)   # nations, labelled Country
+    load_path(driver, datasets.path("sample"), settings.graph, progress=False)   # nations, labelled Country
     s = settings.model_copy(deep=True)
     s.model = ModelSettings(name="complex", epochs=20, options={"dim": 32})
     s.suggest = SuggestSettings(enabled=False)

@@ -7,9 +7,16 @@ import pytest
 import torch
 
 from kgcomplete.errors import GraphError
-from kgcomplete.evaluate import (KnownAnswers, auc_pr, average_precision, evaluate,
-                                 expected_calibration_error, rank_metrics, rank_triples,
-                                 sample_negatives)
+from kgcomplete.evaluation.ranking import (
+    KnownAnswers,
+    auc_pr,
+    average_precision,
+    evaluate,
+    expected_calibration_error,
+    rank_metrics,
+    rank_triples,
+    sample_negatives,
+)
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor
 

@@ -12,8 +12,8 @@ import torch
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import primary_labels
-from kgcomplete.train_generator import fit_generator
-from kgcomplete.propose import Candidate, filter_and_merge, propose_entities, relationship_sets
+from kgcomplete.proposals.entities import Candidate, filter_and_merge, propose_entities, relationship_sets
+from kgcomplete.training.generator import fit_generator
 
 GROUPS, SPOKES = 12, 5
 RELATIONS = ["member_of", "likes", "located_in", "lives_in"]
@@ -141,7 +141,7 @@ def test_adversarial_variant_trains(trained):
 
 
 def test_a_trained_link_predictor_is_shared_and_kept_frozen():
-    from kgcomplete.train import fit
+    from kgcomplete.training.fit import fit
 
     graph = hub_graph()
     link = fit("complex", graph, None, epochs=5, dim=16, progress=False).model

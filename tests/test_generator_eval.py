@@ -7,14 +7,14 @@ import json
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from test_generator import hub_graph
 from typer.testing import CliRunner
 
 from kgcomplete.cli import app
-from kgcomplete.generator_eval import generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
+from kgcomplete.evaluation.generator import generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
 from kgcomplete.models.generator import primary_labels
-from kgcomplete.train_generator import fit_generator
-from kgcomplete.propose import relationship_sets
-from test_generator import hub_graph
+from kgcomplete.proposals.entities import relationship_sets
+from kgcomplete.training.generator import fit_generator
 
 runner = CliRunner()
 
@@ -91,7 +91,7 @@ def test_cli_evaluate_generator_json(tmp_path):
         f"{e}\t{graph.labels[label[i]]}\n" for i, e in enumerate(graph.entities)))
     res = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "0", "--epochs", "5", "--json"])
     assert res.exit_code == 0, res.output
-    out = json.loads(res.output.strip().splitlines()[-1])
+    out = json.loads(res.stdout)   # the JSON alone on stdout; progress went to stderr
     for key in ("mean_matched_f1", "recall_at_f1_0_5", "precision", "label_accuracy", "duplicate_rate"):
         assert 0.0 <= out[key] <= 1.0, key
         for name in ("copy_random", "random_degree", "oracle"):

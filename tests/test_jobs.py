@@ -6,10 +6,11 @@ import pytest
 from conftest import count
 
 from kgcomplete.config import ModelSettings, SuggestSettings
-from kgcomplete.jobs import enrich
-from kgcomplete.neo4j.loader import load_path
-from kgcomplete.neo4j.review import accept, decisions, reject
-from kgcomplete.neo4j.writeback import suggestion_id
+from kgcomplete.db.feedback import decisions
+from kgcomplete.db.load import load_path
+from kgcomplete.db.review import accept, reject
+from kgcomplete.db.write import suggestion_id
+from kgcomplete.jobs.enrich import enrich
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-from pathlib import Path
 
 import neo4j
 import pytest
 from conftest import free_port
 
 from kgcomplete.errors import LocalNeo4jError
-from kgcomplete.neo4j.local import LocalNeo4j, cache_dir
+from kgcomplete.server.local import LocalNeo4j, cache_dir
 
 
 def test_a_lock_nobody_releases_ends_in_a_transient_error(neo4j_server, driver):

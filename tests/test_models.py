@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from kgcomplete.errors import GraphError
-from kgcomplete.evaluate import evaluate
-from kgcomplete.models import MODELS, LinkPredictor, make_model
-from kgcomplete.train import fit
 from planted import held_out_subset, planted_graph
+
+from kgcomplete.errors import ConfigError, GraphError
+from kgcomplete.evaluation.ranking import evaluate
+from kgcomplete.models import MODELS, LinkPredictor, make_model
+from kgcomplete.training.fit import fit
 
 # TransE under the 1-N softmax learns the line slowly (neighbours sit |r| apart), hence
 # more epochs and a lower bar; it is trained without the communities it cannot express.
@@ -80,7 +80,7 @@ def test_scoring_interface_is_consistent(name, planted):
     assert torch.allclose(triples, tails[torch.arange(7), t], atol=1e-5)
     cand = torch.tensor([3, 0, 17])
     with torch.no_grad():
-        assert torch.allclose(model.score_candidates(h, r, cand, model._state()), tails[:, cand], atol=1e-5)
+        assert torch.allclose(model.score_candidates(h, r, cand, model.cached_state()), tails[:, cand], atol=1e-5)
     assert torch.isfinite(tails).all() and torch.isfinite(heads).all()
     with pytest.raises(GraphError, match="unknown relation index 4"):
         model.score_tails(h, torch.full_like(r, train.num_relations))
@@ -92,7 +92,7 @@ def test_scoring_interface_is_consistent(name, planted):
 
 
 def test_make_model_rejects_unknown_names():
-    with pytest.raises(GraphError, match="unknown model 'conve'"):
+    with pytest.raises(ConfigError, match="unknown model 'conve'"):
         make_model("conve", 10, 2)
     with pytest.raises(GraphError, match="at least one entity"):
         make_model("complex", 0, 2)

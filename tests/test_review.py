@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 from conftest import count
 
-from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.review import (ReviewError, accept, accept_above, decisions, for_node, list_pending,
-                                     reject, stats)
-from kgcomplete.neo4j.writeback import finish_run, start_run, suggestion_id, write_suggestions
-from kgcomplete.suggest import Suggestion
+from kgcomplete.db.feedback import decisions
+from kgcomplete.db.load import LoadInput, load_triples
+from kgcomplete.db.review import accept, accept_above, for_node, list_pending, reject, stats
+from kgcomplete.db.runs import finish_run, start_run
+from kgcomplete.db.write import suggestion_id, write_suggestions
+from kgcomplete.errors import ReviewError
+from kgcomplete.records import Suggestion
 
 ODD_TYPES = ["we`ird {type}", "it's \"quoted\"", "Ünïcödé → 関係", "x]->() DETACH DELETE n //", "/film/film/genre"]
 
@@ -22,7 +24,8 @@ def reviewed_db(driver, settings):
     items = [Suggestion(f"n{i}", ODD_TYPES[i % len(ODD_TYPES)], f"n{(i + 5) % 20}", float(i), i / 20, 1,
                         [f"evidence {i}"], "m") for i in range(20)]
     run = start_run(driver, model="m")
-    finish_run(driver, run, write_suggestions(driver, run, items, settings.graph, progress=False))
+    write_suggestions(driver, run, items, settings.graph, progress=False)
+    finish_run(driver, run)
     return driver, items
 
 
@@ -43,7 +46,7 @@ def test_list_pending_by_probability(reviewed_db):
 def test_accept_odd_type_creates_exactly_one_relationship(reviewed_db, k):
     driver, items = reviewed_db
     s = items[k + 5]
-    row = accept(driver, sid(s), reviewer="ana")
+    [row] = accept(driver, sid(s), reviewer="ana")
     assert row["status"] == "accepted" and row["type"] == s.type
     assert count(driver, "MATCH (a {uid: $h})-[r]->(b {uid: $t}) WHERE type(r) = $type RETURN count(r)",
                  h=s.head, t=s.tail, type=s.type) == 1
@@ -79,6 +82,20 @@ def test_reject_and_decisions(reviewed_db):
     assert d.accepted == [(items[4].head, items[4].type, items[4].tail)]
     assert len(d.pending) == 18
     assert count(driver, "MATCH ()-[r]->() WHERE type(r) = $t RETURN count(r)", t=items[3].type) == 0
+
+
+def test_a_review_of_several_ids_is_all_or_nothing(reviewed_db):
+    driver, items = reviewed_db
+    good, done = sid(items[1]), sid(items[2])
+    reject(driver, done, reviewer="ana")
+    with pytest.raises(ReviewError) as err:
+        accept(driver, [good, "no-such-id", done], reviewer="ana")
+    assert "nothing was accepted" in str(err.value) and "'no-such-id'" in str(err.value)
+    assert f"{done!r} is already rejected" in str(err.value) and repr(good) not in str(err.value)
+    assert count(driver, "MATCH ()-[s:SUGGESTED {id: $id}]->() RETURN s.status = 'pending'", id=good) == 1
+    assert count(driver, "MATCH ()-[r]->() WHERE type(r) = $t RETURN count(r)", t=items[1].type) == 0
+    rows = reject(driver, [good, good], reviewer="ana")   # a repeated id is decided once
+    assert [r["id"] for r in rows] == [good]
 
 
 def test_accept_above_and_stats(reviewed_db):

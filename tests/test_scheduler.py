@@ -16,10 +16,10 @@ import pytest
 from conftest import count
 
 from kgcomplete.config import load_settings
+from kgcomplete.db.load import load_path
+from kgcomplete.db.locks import acquire, release, renew
 from kgcomplete.errors import ConfigError
-from kgcomplete.neo4j.loader import load_path
-from kgcomplete.neo4j.locks import acquire, release, renew
-from kgcomplete.scheduler import trigger
+from kgcomplete.jobs.scheduler import trigger
 
 JOB = '''
 [model]
@@ -105,7 +105,7 @@ def test_lock_is_exclusive_renewable_and_expires(driver):
 
 
 def test_concurrent_acquires_have_one_winner(driver):
-    from kgcomplete.neo4j.writeback import ensure_schema
+    from kgcomplete.db.schema import ensure_schema
 
     ensure_schema(driver)  # the uniqueness constraint on KGCLock.name
     barrier = threading.Barrier(6)
@@ -241,7 +241,7 @@ def test_runs_lists_history(nations_db, settings, tmp_path):
     from typer.testing import CliRunner
 
     from kgcomplete.cli import app
-    from kgcomplete.scheduler import run_job
+    from kgcomplete.jobs.scheduler import run_job
 
     config = write_config(tmp_path)
     s = load_settings(config, env={}, neo4j={"uri": settings.neo4j.uri,
@@ -250,8 +250,8 @@ def test_runs_lists_history(nations_db, settings, tmp_path):
     env = {"NEO4J_URI": settings.neo4j.uri, "NEO4J_PASSWORD": settings.neo4j.password.get_secret_value()}
     res = CliRunner().invoke(app, ["runs", "--json"], env=env)
     assert res.exit_code == 0, res.output
-    rows = [json.loads(line) for line in res.output.splitlines()]
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(rows) == 1 and rows[0]["job"] == "nightly" and rows[0]["status"] == "completed"
-    assert rows[0]["written"] > 0 and "valid_mrr" in json.loads(rows[0]["metrics"])
+    assert rows[0]["written"] > 0 and "valid_mrr" in rows[0]["metrics"]   # metrics are JSON, not a string inside it
     res = CliRunner().invoke(app, ["runs", "--job", "other", "--json"], env=env)
-    assert res.exit_code == 0 and res.output == ""
+    assert res.exit_code == 0 and res.stdout == ""

@@ -9,8 +9,9 @@ from planted import planted_graph
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models import make_model
-from kgcomplete.suggest import Calibrator, SuggestPolicy, allowed_entities, suggest
-from kgcomplete.train import fit
+from kgcomplete.proposals.candidates import allowed_entities
+from kgcomplete.proposals.suggest import Calibrator, SuggestPolicy, suggest
+from kgcomplete.training.fit import fit
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_calibrator_recovers_a_logistic_model():
 def test_calibration_is_per_relationship_type():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 5000)) * 2
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    sig = lambda z: 1 / (1 + np.exp(-z))
     y = np.concatenate([rng.random(5000) < sig(1.5 * x[0] - 1), rng.random(5000) < sig(0.5 * x[1] - 3)])
     types = ["A"] * 5000 + ["B"] * 5000
     c = Calibrator.fit(x.ravel(), y.astype(float), types, prior=1.0)
@@ -48,7 +49,7 @@ def test_calibration_is_per_relationship_type():
 
 def test_calibrator_weighs_the_rules_that_fire():
     rng = np.random.default_rng(2)
-    sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
+    sig = lambda z: 1 / (1 + np.exp(-z))
     x = rng.normal(size=20000)
     rules = np.where(rng.random(20000) < 0.3, 0.8, 0.0)  # a rule of confidence 0.8 fires on 30%
     y = (rng.random(20000) < sig(0.5 * x - 2 + 1.5 * -np.log1p(-rules))).astype(float)

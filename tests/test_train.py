@@ -1,19 +1,20 @@
 """fit: seeds, early stopping with best-checkpoint restore, hard negatives; save/load round
-trip; evaluate_dataset; bad input."""
+trip; pipeline(); bad input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from planted import planted_graph
 
-from kgcomplete.errors import GraphError, InputFileError
-from kgcomplete.evaluate import evaluate
+from kgcomplete.errors import ConfigError, GraphError, InputFileError
+from kgcomplete.evaluation.pipeline import RESULT_KEYS, pipeline
+from kgcomplete.evaluation.ranking import evaluate
 from kgcomplete.graph import KGraph
 from kgcomplete.models import MODELS
-from kgcomplete.pipeline import evaluate_dataset
-from kgcomplete.train import fit, load_model, save_model
-from planted import planted_graph
+from kgcomplete.training.checkpoints import load_model, save_model
+from kgcomplete.training.fit import fit
 
 SMALL = {"rgcn": dict(dim=8), "vgae": dict(dim=8), "argva": dict(dim=8)}
 
@@ -132,9 +133,9 @@ def test_bad_training_input_is_a_clear_error(planted):
     other = KGraph.from_labeled_triples([("a", "r", "b")])
     with pytest.raises(GraphError, match="vocabulary"):
         fit("complex", train, other, epochs=1, progress=False)
-    with pytest.raises(GraphError, match="unknown loss"):
+    with pytest.raises(ConfigError, match="unknown loss"):
         fit("complex", train, None, epochs=1, loss="margin", progress=False)
-    with pytest.raises(GraphError, match="unknown model"):
+    with pytest.raises(ConfigError, match="unknown model"):
         fit("conve", train, None, epochs=1, progress=False)
 
 
@@ -144,23 +145,29 @@ def write_dataset(folder, train: KGraph, test: KGraph) -> None:
         (folder / f"{split}.tsv").write_text("".join(f"{h}\t{r}\t{t}\n" for h, r, t in g.labeled_triples()))
 
 
-def test_evaluate_dataset_reports_the_cli_keys(planted, tmp_path):
+def test_pipeline_reports_the_cli_keys(planted, tmp_path):
     train, test = planted
     write_dataset(tmp_path / "planted", train, test)
-    out = evaluate_dataset(tmp_path / "planted", epochs=20)
-    assert {"dataset", "model", "mrr", "hits_at_1", "hits_at_3", "hits_at_10", "epochs", "train_seconds",
-            "eval_seconds"} <= set(out)
+    said: list[str] = []
+    result = pipeline(tmp_path / "planted", epochs=20, progress=False, echo=said.append)
+    out = result.as_dict()
+    assert list(out) == list(RESULT_KEYS)
     assert out["dataset"] == "planted" and out["model"] == "complex" and out["epochs"] <= 20
     assert 0.5 < out["mrr"] <= 1 and out["hits_at_1"] <= out["hits_at_3"] <= out["hits_at_10"]
-    rules = evaluate_dataset(tmp_path / "planted", model="path_rules")
+    assert out["stop_reason"] in ("max_epochs", "early_stopping") and out["settings"]["dim"] == 500
+    assert out["best_epoch"] <= out["epochs"] and out["valid_mrr"] is not None
+    assert len(said) == 1 and "dim 500" in said[0] and "epochs 20" in said[0]
+    assert result.fit.model.num_entities == train.num_entities
+    rules = pipeline(tmp_path / "planted", model="path_rules", progress=False).as_dict()
     assert rules["model"] == "path_rules" and rules["epochs"] == 0
 
 
-def test_evaluate_dataset_rejects_an_empty_test_split(planted, tmp_path):
+def test_pipeline_rejects_an_empty_test_split_and_an_unknown_model(planted, tmp_path):
     train, test = planted
     write_dataset(tmp_path / "empty", train, test)
     (tmp_path / "empty" / "test.tsv").write_text("")
     with pytest.raises(GraphError, match="test split is empty"):
-        evaluate_dataset(tmp_path / "empty", epochs=1)
-    with pytest.raises(GraphError, match="unknown model"):
-        evaluate_dataset(tmp_path / "empty", model="conve")
+        pipeline(tmp_path / "empty", epochs=1, progress=False)
+    (tmp_path / "empty" / "test.tsv").write_text("e0\tnext\te1\n")
+    with pytest.raises(ConfigError, match="unknown model"):
+        pipeline(tmp_path / "empty", model="conve", progress=False)

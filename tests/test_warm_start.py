@@ -7,14 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from planted import planted_graph
 
-from kgcomplete.errors import GraphError
+from kgcomplete.errors import GraphError, WarmStartMismatch
 from kgcomplete.graph import KGraph
 from kgcomplete.models import MODELS
-from kgcomplete.pipeline import default_settings
-from kgcomplete.train import fit, save_model
-from kgcomplete.warm_start import WarmStartMismatch, fine_tune_settings, fit_warm, match_keys, warm_start
-from planted import planted_graph
+from kgcomplete.training.checkpoints import save_model
+from kgcomplete.training.defaults import default_settings
+from kgcomplete.training.fit import fit
+from kgcomplete.training.warm_start import fine_tune_settings, fit_warm, match_keys, warm_start
 
 SMALL = {name: dict(dim=8) for name in ("distmult", "complex", "rotate", "transe", "rgcn", "vgae", "argva")}
 
@@ -161,7 +162,7 @@ def test_warm_fine_tune_reaches_the_cold_mrr_in_fewer_epochs(planted):
     warm, report = fit_warm(old, train, valid, progress=False, **settings)
     assert (report.entities_added, report.entities_removed) == (2, 1)
     assert warm.best_valid_mrr >= target
-    first = lambda r: next(h["epoch"] for h in r.history if h.get("valid_mrr", 0) >= target)  # noqa: E731
+    first = lambda r: next(h["epoch"] for h in r.history if h.get("valid_mrr", 0) >= target)
     assert first(warm) < first(cold) and warm.epochs < cold.epochs
 
 

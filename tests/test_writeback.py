@@ -9,13 +9,13 @@ import pytest
 from conftest import count, free_port
 
 from kgcomplete.config import load_settings
+from kgcomplete.db.connect import connect, translate_errors
+from kgcomplete.db.load import LoadInput, load_triples
+from kgcomplete.db.runs import fail_run, finish_run, start_run
+from kgcomplete.db.write import suggestion_id, write_suggestions
 from kgcomplete.errors import Neo4jConnectionError
-from kgcomplete.neo4j.connection import connect, translate_errors
-from kgcomplete.neo4j.loader import LoadInput, load_triples
-from kgcomplete.neo4j.local import LocalNeo4j
-from kgcomplete.neo4j.writeback import (fail_run, finish_run, start_run, suggestion_id,
-                                        write_suggestions)
-from kgcomplete.suggest import Suggestion
+from kgcomplete.records import Suggestion
+from kgcomplete.server.local import LocalNeo4j
 
 ODD_TYPE = "we`ird {type} 'é'"
 
@@ -44,7 +44,7 @@ def test_write_run_and_properties(graph_db, settings):
     batch = [Suggestion("n1", ODD_TYPE, "n9", 3.5, 0.8, 1, ["n1 -NEXT-> n2 -NEXT-> ... (0.9)"], "ComplEx"),
              Suggestion("n0", "NEXT", "n1", 2.0, 0.9, 1, [], "ComplEx")]  # the real one exists: skipped
     report = write_suggestions(graph_db, run, batch, settings.graph, progress=False)
-    finish_run(graph_db, run, report, metrics={"mrr": 0.5})
+    finish_run(graph_db, run, seconds=report.seconds, metrics={"mrr": 0.5})
     assert (report.written, report.updated, report.skipped) == (1, 0, 1)
     rec = graph_db.execute_query("MATCH (a {uid: 'n1'})-[s:SUGGESTED]->(b {uid: 'n9'}) RETURN s", database_="neo4j").records
     s = rec[0]["s"]
@@ -88,7 +88,7 @@ def test_two_writebacks_at_once_do_not_duplicate(graph_db, settings):
     def write(run: str) -> None:
         try:
             reports.append(write_suggestions(graph_db, run, items, settings.graph, batch_size=37, progress=False))
-        except BaseException as e:  # noqa: BLE001 - reported below
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=write, args=(r,)) for r in runs]
@@ -130,7 +130,7 @@ def test_server_stopped_mid_writeback_then_rerun_completes(tmp_path):
             try:
                 with translate_errors(settings.neo4j):
                     write_suggestions(driver, run, items, settings.graph, batch_size=10, progress=False)
-            except BaseException as e:  # noqa: BLE001
+            except BaseException as e:
                 failure.append(e)
                 fail_run(driver, run, e)
 
@@ -153,7 +153,7 @@ def test_server_stopped_mid_writeback_then_rerun_completes(tmp_path):
         rerun = start_run(driver, model="m", stale_after=0)
         assert count(driver, "MATCH (r:KGCRun {id: $id}) RETURN r.status = 'failed'", id=run)
         report = write_suggestions(driver, rerun, items, settings.graph, progress=False)
-        finish_run(driver, rerun, report)
+        finish_run(driver, rerun, seconds=report.seconds)
         assert report.written == len(items) - partial
         assert count(driver, "MATCH ()-[s:SUGGESTED]->() RETURN count(s)") == len(items)
         assert count(driver, "MATCH (a)-[s:SUGGESTED]->(b) WITH a, b, s.type AS t, count(*) AS c "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kgcomplete.errors import GraphError
+from kgcomplete.errors import ConfigError
 from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import AdamicAdar, CommonNeighbours, PathRules
 from kgcomplete.models.kge import ComplEx, DistMult, KGEModel, RotatE, TransE
@@ -36,7 +36,7 @@ def make_model(name: str, num_entities: int, num_relations: int, **kw: Any) -> L
     try:
         cls = MODELS[name.lower()]
     except KeyError:
-        raise GraphError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}") from None
+        raise ConfigError(f"unknown model {name!r}: choose one of {', '.join(MODELS)}") from None
     return cls(num_entities, num_relations, **kw)
 
 

@@ -29,6 +29,19 @@ from torch import Tensor, nn
 from kgcomplete.errors import GraphError
 
 
+def reciprocal_queries(triples: Tensor, num_relations: int) -> Tensor:
+    """Each triple ``(h, r, t)`` as the two queries ``(h, r, ?) -> t`` and ``(t, r + R, ?) -> h``.
+
+    Args:
+        triples: ``shape: (n, 3), dtype: long``.
+        num_relations: ``R``.
+
+    Returns:
+        ``shape: (2n, 3)``: the triples, then their reciprocals (entity, relation, answer).
+    """
+    return torch.cat([triples, torch.stack([triples[:, 2], triples[:, 1] + num_relations, triples[:, 0]], 1)])
+
+
 class LinkPredictor(nn.Module):
     """Base class of all link predictors.
 
@@ -112,17 +125,17 @@ class LinkPredictor(nn.Module):
             head, relation, tail: ``shape: (B,), dtype: long`` indices.
         """
         head, relation, tail = self._check(head, "head"), self._check_rel(relation), self._check(tail, "tail")
-        return self.score_pairs(head, relation, tail, self._state())
+        return self.score_pairs(head, relation, tail, self.cached_state())
 
     def score_tails(self, head: Tensor, relation: Tensor) -> Tensor:
         """Score ``(head, relation, ?)`` against all entities, ``shape: (B, N)``."""
         head, relation = self._check(head, "head"), self._check_rel(relation)
-        return self.score_queries(head, relation, self._state())
+        return self.score_queries(head, relation, self.cached_state())
 
     def score_heads(self, relation: Tensor, tail: Tensor) -> Tensor:
         """Score ``(?, relation, tail)`` against all entities, ``shape: (B, N)``."""
         relation, tail = self._check_rel(relation), self._check(tail, "tail")
-        return self.score_queries(tail, relation + self.num_relations, self._state())
+        return self.score_queries(tail, relation + self.num_relations, self.cached_state())
 
     def relation_id(self, name: str) -> int:
         """Index of a relationship type by name; :class:`GraphError` if the model never saw it."""
@@ -135,7 +148,7 @@ class LinkPredictor(nn.Module):
             raise GraphError(f"unknown relation {name!r}: the model was trained on {known}") from None
 
     # ------------------------------------------------------------------ helpers
-    def _state(self) -> Any:
+    def cached_state(self) -> Any:
         """:meth:`encode`, cached in eval/no-grad mode until a parameter changes."""
         if self.training or torch.is_grad_enabled():
             return self.encode()

@@ -26,20 +26,22 @@ neighbourhood says (Kipf & Welling, 2016, `Variational Graph Auto-Encoders
   from 0 to ``kl_weight``; an auxiliary 1-N link-prediction loss on the remaining edges
   trains the shared embeddings. ``adversarial=True`` adds an ARGVA discriminator (Pan et
   al., 2018) that pushes the codes towards :math:`\mathcal{N}(0, I)`. The training loop is
-  :func:`kgcomplete.train_generator.fit_generator`.
+  :func:`kgcomplete.training.generator.fit_generator`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.kge import ComplEx
+from kgcomplete.models.pyg import scatter
 from kgcomplete.models.vgae import MAX_LOGVAR
 
 WRONG_TYPE = -30.0  # logit penalty of a target whose label never takes this relation
@@ -58,14 +60,6 @@ def primary_labels(graph: KGraph) -> np.ndarray:
     out = score.argmax(axis=1)
     out[~graph.entity_labels.any(axis=1)] = -1  # type: ignore[union-attr]
     return out.astype(np.int64)
-
-
-def incident_edges(triples: np.ndarray, num_relations: int) -> np.ndarray:
-    """Every triple seen from both ends: rows ``(entity, r2, neighbour)``, ``r2 = r`` for
-    ``entity -r-> neighbour`` and ``r + R`` for ``neighbour -r-> entity``.
-    ``shape: (2n, 3), dtype: int64``."""
-    t = np.asarray(triples, dtype=np.int64).reshape(-1, 3)
-    return np.concatenate([t, np.stack([t[:, 2], t[:, 1] + num_relations, t[:, 0]], 1)])
 
 
 class RelationalMean(nn.Module):
@@ -106,6 +100,50 @@ class RelationalMean(nn.Module):
         return out + self.root(x[:num_targets]) if self.root is not None else out
 
 
+@dataclass
+class LatentMixture:
+    """Per-label diagonal Gaussian mixtures fitted to posterior means (free generation).
+
+    Attributes:
+        label: ``shape: (C,)`` label of each component (-1: unlabelled entities).
+        weight: ``shape: (C,)`` mixing weights (entities per component / all).
+        mean, std: ``shape: (C, width)``.
+    """
+
+    label: Tensor
+    weight: Tensor
+    mean: Tensor
+    std: Tensor
+
+    def sample(self, count: int, label: int | None = None, generator: torch.Generator | None = None
+               ) -> tuple[Tensor, Tensor]:
+        """``count`` codes and their component labels, optionally of one label only."""
+        w = self.weight.clone()
+        if label is not None:
+            w = w * (self.label == label)
+            if float(w.sum()) == 0:
+                raise GraphError(f"no existing entity has label index {label}: nothing to sample from")
+        comp = torch.multinomial(w / w.sum(), count, replacement=True, generator=generator)
+        eps = torch.randn(count, self.mean.shape[1], generator=generator)
+        return self.mean[comp] + eps * self.std[comp], self.label[comp]
+
+    def quotas(self, count: int) -> dict[int, int]:
+        """``count`` split over the labels by their weight (largest remainders), so that a
+        sample of ``count`` proposals has the labels' proportions.
+
+        Example:
+            >>> mixture.quotas(10)                                  # doctest: +SKIP
+            {0: 6, 1: 3, 2: 1}
+        """
+        labels = torch.unique(self.label)
+        share = np.array([float(self.weight[self.label == lab].sum()) for lab in labels])
+        share = share * count / share.sum()
+        out = np.floor(share).astype(np.int64)
+        out[np.argsort(-(share - out), kind="stable")[:count - int(out.sum())]] += 1
+        return {int(lab): int(q) for lab, q in zip(labels.tolist(), out) if q > 0}
+
+
+
 class NodeGenerator(nn.Module):
     """Encoder, posterior and decoder of the node generator (see the module docstring).
 
@@ -119,6 +157,9 @@ class NodeGenerator(nn.Module):
         num_features (int): width of the node input ``x``. (default: :obj:`0`)
         adversarial (bool): add an ARGVA discriminator on the codes. (default: :obj:`False`)
     """
+
+    graph_: KGraph | None = None  # the training graph, set by fit_generator
+    mixture_: LatentMixture | None = None  # the prior of free generation, set by fit_generator
 
     def __init__(self, num_entities: int, num_relations: int, num_labels: int, link: ComplEx | None = None,
                  dim: int = 64, hidden: int = 256, num_bases: int = 4, num_features: int = 0,
@@ -149,12 +190,7 @@ class NodeGenerator(nn.Module):
     def prepare(self, graph: KGraph) -> None:
         """Store node inputs, primary labels and the targets of each relation: entities
         with a relationship whose label is seen at that end of the relation."""
-        labels = graph.entity_labels.astype(np.float32)  # type: ignore[union-attr]
-        x = torch.from_numpy(np.concatenate([graph.features, labels], axis=1)).float()  # type: ignore[list-item]
-        k = graph.features.shape[1]  # type: ignore[union-attr]
-        if k:
-            x[:, :k] = (x[:, :k] - x[:, :k].mean(0)) / x[:, :k].std(0).clamp_min(1e-6)
-        self.x = x
+        self.x = torch.from_numpy(graph.node_inputs())
         self.label = torch.from_numpy(primary_labels(graph))
         degree = np.bincount(graph.triples[:, [0, 2]].ravel(), minlength=graph.num_entities)
         self.allowed = type_constraints(graph, self.label) & torch.from_numpy(degree > 0)[None, :]
@@ -198,7 +234,7 @@ class NodeGenerator(nn.Module):
     def target_logits(self, z: Tensor, relation: Tensor) -> Tensor:
         """Logits of every entity as the neighbour over ``relation`` (``r2``), with wrong-type
         targets penalised, ``shape: (B, N)`` for ``z (B, width)``, ``relation (B,)``."""
-        scores = self.link._rotate(z, relation) @ self.link.entity.weight.t()
+        scores = self.link.query(z, relation) @ self.link.entity.weight.t()
         return scores + (~self.allowed[relation]).float() * WRONG_TYPE
 
     def edge_probabilities(self, z: Tensor) -> Tensor:
@@ -229,7 +265,7 @@ def type_constraints(graph: KGraph, label: Tensor) -> Tensor:
     R2, n = 2 * graph.num_relations, graph.num_entities
     if not graph.labels or graph.num_triples == 0:
         return torch.ones(R2, n, dtype=torch.bool)
-    inc = torch.from_numpy(incident_edges(graph.triples, graph.num_relations))
+    inc = torch.from_numpy(graph.incident_edges())
     L = len(graph.labels) + 1  # last column: no label
     lab = torch.where(label < 0, L - 1, label)
     seen = torch.zeros(R2, L, dtype=torch.bool)
@@ -242,7 +278,7 @@ def encode_entities(model: NodeGenerator, graph: KGraph, entities: np.ndarray | 
                     ) -> tuple[Tensor, Tensor]:
     """Posterior means of existing ``entities`` (default: all with an edge) from all their
     edges, and their primary labels: ``(M, width)``, ``(M,)``."""
-    inc = torch.from_numpy(incident_edges(graph.triples, graph.num_relations))
+    inc = torch.from_numpy(graph.incident_edges())
     if entities is None:
         entities = np.unique(inc[:, 0].numpy())
     ent = torch.as_tensor(entities, dtype=torch.long)

@@ -184,7 +184,7 @@ class PathRules(LinkPredictor):
         """Top rules per relation; each also serves the reciprocal query with its body
         reversed and inverted: ``r^-1(Y, X) <= p2^-1(Y, Z), p1^-1(Z, X)``."""
         R, out = self.num_relations, []
-        inv = lambda p: (p + R) % (2 * R)  # noqa: E731
+        inv = lambda p: (p + R) % (2 * R)
         for r in range(R):
             mine = sorted((f for f in found if f[0] == r), key=lambda f: -f[3])[: self.max_rules]
             for _, p1, p2, conf in mine:

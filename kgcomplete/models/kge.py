@@ -6,7 +6,7 @@ matrix product (1-N scoring). Distance models (TransE, RotatE) use the Euclidean
 expanded as ``||a - t||^2 = ||a||^2 + ||t||^2 - 2 a.t`` so 1-N scoring stays a matrix
 product instead of a ``(B, N, d)`` tensor.
 
-Trained by :func:`kgcomplete.train.fit` with cross-entropy over all entities and the N3
+Trained by :func:`kgcomplete.training.fit.fit` with cross-entropy over all entities and the N3
 regulariser of Lacroix et al. (2018), `Canonical Tensor Decomposition for Knowledge Base
 Completion <https://arxiv.org/abs/1806.07297>`_.
 """
@@ -66,7 +66,7 @@ class KGEModel(LinkPredictor):
             return torch.zeros((), device=entity.device)
         ent = self.entity_weights(state)
         factors = (self._modulus(ent[entity]), self._modulus(self.relation(relation)), self._modulus(ent[target]))
-        return self.reg_weight * sum(f.pow(3).sum() for f in factors) / entity.numel()
+        return self.reg_weight * torch.stack([f.pow(3).sum() for f in factors]).sum() / entity.numel()
 
     def _modulus(self, x: Tensor) -> Tensor:
         return x.abs()
@@ -111,22 +111,23 @@ class ComplEx(KGEModel):
     entity_factor = 2
     relation_factor = 2
 
-    def _rotate(self, ent: Tensor, relation: Tensor) -> Tensor:
+    def query(self, ent: Tensor, relation: Tensor) -> Tensor:
+        """The query vector ``e_h * e_r`` (complex product) of entity rows ``ent``, ``shape: (B, 2 dim)``."""
         h_re, h_im = ent.chunk(2, dim=-1)
         r_re, r_im = self.relation(relation).chunk(2, dim=-1)
         return torch.cat([h_re * r_re - h_im * r_im, h_re * r_im + h_im * r_re], dim=-1)
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
-        return self._rotate(ent[entity], relation) @ ent.t()
+        return self.query(ent[entity], relation) @ ent.t()
 
     def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
-        return self._rotate(ent[entity], relation) @ ent[candidates].t()
+        return self.query(ent[entity], relation) @ ent[candidates].t()
 
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         ent = self.entity_weights(state)
-        return (self._rotate(ent[entity], relation) * ent[target]).sum(-1)
+        return (self.query(ent[entity], relation) * ent[target]).sum(-1)
 
     def _modulus(self, x: Tensor) -> Tensor:
         re, im = x.chunk(2, dim=-1)

@@ -11,9 +11,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
 from kgcomplete.models.kge import ComplEx
+from kgcomplete.models.pyg import scatter
 
 
 class RGCNLayer(nn.Module):
@@ -96,10 +96,6 @@ class RGCN(ComplEx):
     def prepare(self, graph: Any) -> None:
         data = graph.to_pyg()
         x = data.x.float()
-        num_numeric = graph.features.shape[1]
-        if num_numeric:  # standardise numeric properties; labels stay 0/1
-            col = x[:, :num_numeric]
-            x[:, :num_numeric] = (col - col.mean(0)) / col.std(0).clamp_min(1e-6)
         if self.features is None and x.shape[1]:
             self.features = nn.Linear(x.shape[1], 2 * self.dim, bias=False).to(self.entity.weight.device)
             self.hparams["num_features"] = x.shape[1]

@@ -1,0 +1,199 @@
+"""Write suggestions and runs back into Neo4j, without touching real data.
+
+A run is one ``:KGCRun`` node (id, times, status, model, parameters, metrics, counts). Each
+suggestion is one ``SUGGESTED`` relationship between two existing nodes, found by the
+configured key property, with ``id`` (stable: a hash of head key, type and tail key),
+``type``, ``score``, ``probability``, ``rank``, ``evidence``, ``model``, ``run_id``,
+``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key`` and ``tail_key``.
+
+Writes are batched ``UNWIND`` transactions, a few at once. Each batch looks up which of its
+suggestions exist, refreshes those that are pending (score, probability, rank, evidence,
+run) and creates the others; a uniqueness constraint on ``SUGGESTED.id`` makes re-runs and
+concurrent writers update instead of duplicating. Accepted and rejected suggestions are
+never modified; nothing is written where the real relationship exists at write time. Each
+batch is one managed transaction, retried by the driver on transient errors (deadlocks
+between concurrent batches included). A run that fails part-way keeps what it wrote (valid
+suggestions, tagged with its run id) and is marked ``failed``; the next run writes the rest.
+
+Example:
+    >>> run_id = start_run(driver, model="ComplEx")                          # doctest: +SKIP
+    >>> report = write_suggestions(driver, run_id, suggestions, settings.graph)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from json.encoder import encode_basestring_ascii as _json_str
+from typing import Any, Callable, Sequence
+
+import neo4j
+from tqdm.auto import tqdm
+
+from kgcomplete.config import GraphSettings
+from kgcomplete.db.connect import quote
+from kgcomplete.errors import Stopped
+from kgcomplete.records import Suggestion
+
+METADATA = {"app": "kgcomplete", "op": "writeback"}
+
+
+def suggestion_id(head: str, rel_type: str, tail: str) -> str:
+    """Stable id of a suggested (head, type, tail): the same pair gets the same id in every run.
+
+    The hash of ``json.dumps([head, rel_type, tail])``, built with json's own string encoder
+    (the same text, 2.5 times faster for strings).
+    """
+    if isinstance(head, str) and isinstance(rel_type, str) and isinstance(tail, str):
+        text = f"[{_json_str(head)}, {_json_str(rel_type)}, {_json_str(tail)}]"
+    else:
+        text = json.dumps([head, rel_type, tail])
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+@dataclass
+class WriteReport:
+    """What one writeback did."""
+
+    written: int = 0   # new suggestions
+    updated: int = 0   # pending suggestions whose score and run were refreshed
+    skipped: int = 0   # real relationship exists, already reviewed, or an endpoint is missing
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        return (f"{self.written} new suggestions, {self.updated} updated, {self.skipped} skipped "
+                f"in {self.seconds:.1f} s")
+
+
+def write_suggestions(driver: neo4j.Driver, run_id: str, suggestions: Sequence[Suggestion],
+                      graph: GraphSettings, *, database: str | None = None, batch_size: int = 2_000,
+                      writers: int = 2, progress: bool = True,
+                      should_stop: Callable[[], bool] | None = None) -> WriteReport:
+    """Write ``suggestions`` for run ``run_id`` in batches; see the module docstring.
+
+    Batches are written by ``writers`` concurrent transactions (the server's CPU cores, not the
+    client's, are the limit). ``should_stop`` is asked as each batch commits: if it says yes,
+    the batches in flight commit, nothing more is sent, and
+    :class:`~kgcomplete.errors.Stopped` is raised (the next run writes the rest).
+    """
+    start = time.perf_counter()
+    unique = list({(s.head, s.type, s.tail): s for s in suggestions}.values())
+    batches = [unique[i:i + batch_size] for i in range(0, len(unique), batch_size)]
+    statements = _statements(graph)
+    now = datetime.now(timezone.utc)
+    report = WriteReport(skipped=len(suggestions) - len(unique))   # duplicates in the input
+
+    def write(batch: list[Suggestion]) -> tuple[int, int, int]:
+        rows = [_row(s) for s in batch]   # here, so that it overlaps the other writers' round trips
+        with driver.session(database=database) as session:
+            for attempt in range(3):
+                try:
+                    counts = session.execute_write(_write_batch, statements, rows, run_id, now)
+                    session.execute_write(_count_batch, run_id, *counts)
+                    return counts
+                except neo4j.exceptions.ConstraintError:
+                    # another writer created one of these suggestions after our check: the
+                    # retry sees it and updates it instead
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    queue = iter(batches)
+    done = 0
+    stopping = False
+    with ThreadPoolExecutor(max_workers=max(1, writers), thread_name_prefix="kgc-writeback") as pool, tqdm(
+            total=len(suggestions), unit="suggestion", desc="write back", disable=not progress or None,
+            leave=False) as bar:
+        in_flight = {pool.submit(write, b) for b in itertools.islice(queue, max(1, writers))}
+        while in_flight:
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                created, updated, n = future.result()
+                report.written += created
+                report.updated += updated
+                report.skipped += n - created - updated
+                done += n
+                bar.update(n)
+            if not stopping and done < len(unique) and should_stop is not None and should_stop():
+                stopping = True
+            if not stopping:
+                in_flight |= {pool.submit(write, b) for b in itertools.islice(queue, len(finished))}
+    report.seconds = time.perf_counter() - start
+    if done < len(unique):
+        raise Stopped(f"stopped after writing {done} of {len(unique)} suggestions; the next run writes the rest")
+    return report
+
+
+def _statements(graph: GraphSettings) -> tuple[str, str, str]:
+    """The three statements of a batch: which of its suggestions exist, refresh those (the
+    pending ones), create the others. Neither write touches a pair whose real relationship
+    exists. A suggestion another writer creates between the first statement and the third
+    breaks the uniqueness constraint on ``SUGGESTED.id``: the batch fails and is retried, and
+    the retry finds it (checking again inside the create cost a third of the write rate).
+
+    The id lookups name their index: planned while few or no suggestions exist (a new
+    database, or after suggestions were deleted), the planner otherwise may scan all
+    ``SUGGESTED`` relationships per row, and the plan stays cached as they grow."""
+    label = f":{quote(graph.base_label)}" if graph.base_label else ""
+    key = quote(graph.key_property)
+    no_real = "NOT EXISTS { MATCH (a)-[r]->(b) WHERE type(r) = row.type }"
+    existing = ("UNWIND $ids AS id MATCH ()-[s:SUGGESTED {id: id}]->() USING INDEX s:SUGGESTED(id) "
+                "RETURN collect(id) AS ids")
+    update = (
+        "UNWIND $rows AS row MATCH (a)-[s:SUGGESTED {id: row.id}]->(b) USING INDEX s:SUGGESTED(id) "
+        f"WHERE s.status = 'pending' AND {no_real} "
+        "SET s.score = row.score, s.probability = row.probability, s.rank = row.rank, "
+        "  s.evidence = row.evidence, s.caption = row.caption, s.model = row.model, "
+        "  s.run_id = $run_id, s.updated_at = $now "
+        "RETURN count(s) AS n")
+    create = (
+        f"UNWIND $rows AS row MATCH (a{label} {{{key}: row.head_key}}) MATCH (b{label} {{{key}: row.tail_key}}) "
+        f"WITH a, b, row WHERE {no_real} "
+        "CREATE (a)-[s:SUGGESTED]->(b) "
+        "SET s = row, s.status = 'pending', s.run_id = $run_id, s.created_at = $now, s.updated_at = $now "
+        "RETURN count(s) AS n")
+    return existing, update, create
+
+
+class _Rows(list):
+    """A batch of rows whose ``repr`` is short: the driver formats every query's parameters
+    for its debug log even when debug logging is off, which cost as much client time as
+    sending them (and would put suggestion data in logs)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} rows>"
+
+
+@neo4j.unit_of_work(metadata=METADATA)
+def _write_batch(tx: neo4j.ManagedTransaction, statements: tuple[str, str, str], rows: list[dict],
+                 run_id: str, now: datetime) -> tuple[int, int, int]:
+    existing, update, create = statements
+    found = set(tx.run(existing, ids=_Rows(row["id"] for row in rows)).single(strict=True)["ids"])
+    old = _Rows(row for row in rows if row["id"] in found)
+    new = _Rows(row for row in rows if row["id"] not in found)
+    updated = tx.run(update, rows=old, run_id=run_id, now=now).single(strict=True)["n"] if old else 0
+    created = tx.run(create, rows=new, run_id=run_id, now=now).single(strict=True)["n"] if new else 0
+    return created, updated, len(rows)
+
+
+@neo4j.unit_of_work(metadata=METADATA)
+def _count_batch(tx: neo4j.ManagedTransaction, run_id: str, created: int, updated: int, n: int) -> None:
+    # its own small transaction: in the batch's, the lock on the run node would serialise the
+    # concurrent batches' commits
+    tx.run("MATCH (r:KGCRun {id: $id}) SET r.heartbeat_at = datetime(), r.written = r.written + $c, "
+           "r.updated = r.updated + $u, r.skipped = r.skipped + $s",
+           id=run_id, c=created, u=updated, s=n - created - updated).consume()
+
+
+def _row(s: Suggestion) -> dict[str, Any]:
+    """A suggestion's properties, as written (``head_key`` and ``tail_key`` also find the nodes)."""
+    return {"id": suggestion_id(s.head, s.type, s.tail), "type": s.type, "head_key": s.head, "tail_key": s.tail,
+            "score": float(s.score), "probability": float(s.probability), "rank": int(s.rank),
+            "evidence": list(s.evidence), "caption": s.caption(), "model": s.model}
+
+

@@ -1,0 +1,191 @@
+"""An enrichment run: pull -> fit -> calibrate -> propose -> write back, recorded as a KGCRun.
+
+Links (SUGGESTED between existing nodes) and/or new entities (SuggestedEntity nodes from the
+node generator), as ``settings.suggest.enabled`` and ``settings.generator.enabled`` say.
+
+The analysts' decisions close the loop: accepted suggestions are real relationships by the
+next pull (so they train as positives), rejected ones are passed to training as hard
+negatives and are never proposed again; pending ones are not proposed twice.
+
+Example:
+    >>> with connect(settings.neo4j) as driver:                 # doctest: +SKIP
+    ...     result = enrich(driver, settings)
+    >>> result.report.written                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import neo4j
+import numpy as np
+
+from kgcomplete.config import ModelSettings, Settings
+from kgcomplete.db.feedback import Decisions, decisions
+from kgcomplete.db.pull import pull
+from kgcomplete.db.runs import fail_run, finish_run, start_run
+from kgcomplete.db.write import WriteReport, write_suggestions
+from kgcomplete.db.write_entities import EntityWriteReport, write_entities
+from kgcomplete.errors import ConfigError, InputFileError, Stopped, WarmStartMismatch
+from kgcomplete.graph import KGraph
+from kgcomplete.models import ComplEx
+from kgcomplete.proposals.entities import propose_entities
+from kgcomplete.proposals.suggest import Calibrator, SuggestPolicy, suggest
+from kgcomplete.records import EntityProposal, Suggestion
+from kgcomplete.training.checkpoints import save_model
+from kgcomplete.training.defaults import default_settings
+from kgcomplete.training.fit import FitResult, fit
+from kgcomplete.training.generator import GeneratorFit, fit_generator
+from kgcomplete.training.warm_start import fit_warm
+
+
+@dataclass
+class EnrichResult:
+    """What one enrichment run did (links and/or entities, as configured)."""
+
+    run_id: str
+    graph: KGraph
+    fit: FitResult | None = None
+    calibrator: Calibrator | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    report: WriteReport = field(default_factory=WriteReport)
+    generator: GeneratorFit | None = None
+    entities: list[EntityProposal] = field(default_factory=list)
+    entity_report: EntityWriteReport | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self) -> dict[str, float]:
+        out = {"suggestions": float(len(self.suggestions))}
+        if self.fit is not None:
+            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs))
+            if self.fit.best_valid_mrr is not None:
+                out["valid_mrr"] = self.fit.best_valid_mrr
+        if self.calibrator is not None and self.calibrator.ece is not None:
+            out["calibration_ece"] = self.calibrator.ece
+        if self.calibrator is not None and self.calibrator.ece_top is not None:
+            out["calibration_ece_top"] = self.calibrator.ece_top
+        if self.generator is not None:
+            out.update(generator_seconds=self.generator.seconds, entities=float(len(self.entities)))
+        return out
+
+
+def checkpoint_path(model: ModelSettings, job: str | None) -> Path | None:
+    """Where a job keeps its model between runs (``None`` without ``model.checkpoint_dir``)."""
+    if not model.checkpoint_dir:
+        return None
+    return Path(model.checkpoint_dir).expanduser() / f"{job or 'enrich'}.pt"
+
+
+def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *, job: str | None = None,
+                negatives: np.ndarray | None = None, progress: bool = True,
+                echo: Callable[[str], None] = lambda _: None,
+                should_stop: Callable[[], bool] | None = None) -> FitResult:
+    """Train the configured link predictor: fine-tune the job's previous checkpoint when there
+    is one (and ``m.warm_start``), else from scratch; then save the new checkpoint (not when
+    ``should_stop`` cut training short)."""
+    options = default_settings(train, m.name)
+    name = options.pop("model")
+    options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
+    options.update(m.options)
+    path = checkpoint_path(m, job)
+    fitted = None
+    if path is not None and path.exists() and m.warm_start:
+        try:
+            fitted, report = fit_warm(path, train, valid, seed=m.seed, negatives=negatives, progress=progress,
+                                      should_stop=should_stop, model=name, **options)
+            echo(f"warm start from {path}: {report.summary()}")
+        except (WarmStartMismatch, InputFileError) as e:  # another model, or an unreadable checkpoint
+            echo(f"cold start: {e}")
+    if fitted is None:
+        fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress,
+                     should_stop=should_stop, **options)
+    if path is not None and not fitted.stopped:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_model(path, fitted.model, graph)
+    return fitted
+
+
+def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
+           echo: Callable[[str], None] = lambda _: None, should_stop: Callable[[], bool] | None = None,
+           on_run_started: Callable[[str], None] | None = None) -> EnrichResult:
+    """One enrichment run end to end; the run is marked failed if any step fails.
+
+    ``job`` names the scheduled job (recorded on the run). ``should_stop`` is asked between
+    steps, training epochs and writeback batches; when it says yes the run stops there with
+    :class:`~kgcomplete.errors.Stopped` (marked failed; the next run completes the work).
+    """
+    db = settings.neo4j.database
+
+    def checkpoint(step: str) -> None:
+        if should_stop is not None and should_stop():
+            raise Stopped(f"stopped before {step}; nothing of this run was written")
+
+    m, p, g = settings.model, settings.suggest, settings.generator
+    if not (p.enabled or g.enabled):
+        raise ConfigError("settings 'suggest.enabled' and 'generator.enabled' are both false: nothing to propose")
+    clock: dict[str, float] = {}
+    started = t0 = time.perf_counter()
+    graph = pull(driver, settings.graph, database=db, progress=progress)
+    seen: Decisions = decisions(driver, database=db)
+    clock["pull"] = time.perf_counter() - t0
+    echo(f"pulled {graph.summary()}; {len(seen.pending)} pending, {len(seen.accepted)} accepted, "
+         f"{len(seen.rejected)} rejected suggestions")
+    parameters = {"model": m.name, "epochs": m.epochs, **m.options, "top_k": p.top_k,
+                  "min_probability": p.min_probability, "max_total": p.max_total}
+    kind = "+".join(k for k, on in (("links", p.enabled), ("entities", g.enabled)) if on)
+    run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, database=db)
+    if on_run_started is not None:
+        on_run_started(run_id)
+    result = EnrichResult(run_id, graph, seconds=clock)
+    try:
+        if p.enabled:
+            checkpoint("training")
+            t0 = time.perf_counter()
+            train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed, stable=True)
+            result.fit = train_model(graph, train, valid, m, job=job,
+                                     negatives=graph.index_triples(seen.rejected), progress=progress, echo=echo,
+                                     should_stop=should_stop)
+            clock["train"] = time.perf_counter() - t0
+            echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
+                 f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
+            checkpoint("suggesting")
+            t0 = time.perf_counter()
+            policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
+                                   min_probability=p.min_probability, max_total=p.max_total,
+                                   type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()})
+            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed)
+            if p.learn_from_reviews:
+                result.calibrator = result.calibrator.with_feedback(seen.outcomes)
+            result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
+                                         exclude=seen.pending + seen.rejected, model_name=m.name)
+            clock["suggest"] = time.perf_counter() - t0
+            checkpoint("writing")
+            t0 = time.perf_counter()
+            result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
+                                              progress=progress, should_stop=should_stop)
+            clock["write"] = time.perf_counter() - t0
+        if g.enabled:
+            checkpoint("proposing entities")
+            t0 = time.perf_counter()
+            link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
+            result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
+                                             max_seconds=g.max_seconds, seed=m.seed, progress=progress,
+                                             should_stop=should_stop)
+            result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
+                                               count=g.count, label=g.label, min_probability=g.min_probability,
+                                               min_novelty=g.min_novelty, max_relations=g.max_relations,
+                                               seed=m.seed)
+            clock["generate"] = time.perf_counter() - t0
+            echo(f"generator: {result.generator.epochs} epochs in {result.generator.seconds:.0f} s, "
+                 f"{len(result.entities)} proposed entities")
+            checkpoint("writing entities")
+            result.entity_report = write_entities(driver, run_id, result.entities, settings.graph,
+                                                  model="generator", database=db)
+        finish_run(driver, run_id, seconds=time.perf_counter() - started, metrics=result.metrics(), database=db)
+        return result
+    except BaseException as e:
+        fail_run(driver, run_id, e, database=db)
+        raise

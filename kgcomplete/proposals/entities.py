@@ -1,0 +1,340 @@
+"""Proposals of new entities from a trained :class:`~kgcomplete.models.generator.NodeGenerator`.
+
+Two uses:
+
+* **anchored** (``anchors=[...]``): "which entity is missing next to X?". Each anchor's
+  relationship counts are compared with the mean counts of entities of its label; a
+  relation the label usually has and the anchor lacks is a *slot* for a missing neighbour.
+  The new entity's code is the posterior given its one known edge (to the anchor), so it
+  is inferred from the anchor's context, not sampled blindly.
+* **free**: codes sampled from the per-label mixture fitted to the posterior means of
+  existing entities (:class:`~kgcomplete.training.generator.LatentMixture`); the proposals
+  keep the labels' proportions (:func:`free_candidates`).
+
+Every code is decoded into a label and its relationships with probability at least
+``min_probability`` (at most ``max_relations``); proposals whose relationship set is too
+close to an existing entity's (novelty ``1 - max Jaccard`` not above ``min_novelty``) are
+dropped, and near-identical proposals (Jaccard >= 0.8, same label) are merged, keeping
+a support count.
+
+A relationship set is a set of integer keys ``r2 * N + neighbour`` with ``r2 = r`` for
+``new -r-> neighbour`` and ``r + R`` for ``neighbour -r-> new``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from kgcomplete.errors import GraphError
+from kgcomplete.graph import KGraph
+from kgcomplete.models.generator import NodeGenerator
+from kgcomplete.records import EntityProposal, ProposedRelation
+
+MERGE_JACCARD = 0.8
+
+
+@dataclass
+class Candidate:
+    """A decoded code before it becomes a proposal (index form)."""
+
+    label: int
+    label_probability: float
+    keys: np.ndarray  # relationship keys r2 * N + t, by probability desc
+    probabilities: np.ndarray
+    anchor: int = -1
+    support: int = 1
+    novelty: float = 1.0
+    closest: int = -1
+
+    @property
+    def probability(self) -> float:
+        return self.label_probability * float(self.probabilities.mean()) if len(self.keys) else 0.0
+
+
+# ---------------------------------------------------------------------- relationship sets
+def relationship_sets(graph: KGraph) -> sp.csr_matrix:
+    """Each entity's relationship set as a 0/1 row, ``shape: (N, 2R * N)``."""
+    inc = graph.incident_edges()
+    return key_matrix(inc[:, 0], inc[:, 1] * graph.num_entities + inc[:, 2], graph.num_entities,
+                      2 * graph.num_relations * graph.num_entities)
+
+
+def key_matrix(rows: np.ndarray, keys: np.ndarray, num_rows: int, width: int) -> sp.csr_matrix:
+    """0/1 sparse matrix with ones at ``(rows, keys)`` (duplicates count once)."""
+    m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, keys)), shape=(num_rows, width))
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
+
+
+def sets_matrix(sets: list[np.ndarray], width: int) -> sp.csr_matrix:
+    """A list of key arrays as a 0/1 sparse matrix."""
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    keys = np.concatenate(sets).astype(np.int64) if sets else np.zeros(0, dtype=np.int64)
+    return key_matrix(rows, keys, len(sets), width)
+
+
+def jaccard(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    """Dense Jaccard similarities of the rows of ``a`` and ``b``, ``shape: (A, B)``."""
+    inter = (a @ b.T).toarray()
+    union = np.asarray(a.sum(1)).reshape(-1, 1) + np.asarray(b.sum(1)).reshape(1, -1) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def novelty(sets: sp.csr_matrix, existing: sp.csr_matrix, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """``1 - max Jaccard`` of each row of ``sets`` with the existing entities, and the index
+    of that closest entity."""
+    nov, arg = np.ones(sets.shape[0]), np.full(sets.shape[0], -1)
+    for i in range(0, sets.shape[0], chunk):
+        j = jaccard(sets[i:i + chunk], existing)
+        if j.shape[1]:
+            arg[i:i + chunk] = j.argmax(1)
+            nov[i:i + chunk] = 1.0 - j.max(1)
+    return nov, arg
+
+
+# ---------------------------------------------------------------------- decoding
+@torch.no_grad()
+def decode(model: NodeGenerator, z: torch.Tensor, *, min_probability: float = 0.5, max_relations: int = 10,
+           chunk: int = 32) -> list[Candidate]:
+    """Decode codes ``(M, width)`` into candidates: the most likely label and the at most
+    ``max_relations`` relationships with probability >= ``min_probability``."""
+    out: list[Candidate] = []
+    for i in range(0, len(z), chunk):
+        zc = z[i:i + chunk]
+        probs = model.edge_probabilities(zc).flatten(1)
+        top_p, top_k = probs.topk(min(max_relations, probs.shape[1]), dim=1)
+        lab_p, lab = torch.softmax(model.label_logits(zc), 1).max(1)
+        for row in range(len(zc)):
+            keep = top_p[row] >= min_probability
+            out.append(Candidate(label=int(lab[row]) if model.num_labels else -1,
+                                 label_probability=float(lab_p[row]) if model.num_labels else 1.0,
+                                 keys=top_k[row][keep].numpy(), probabilities=top_p[row][keep].numpy()))
+    return out
+
+
+def filter_and_merge(candidates: list[Candidate], existing: sp.csr_matrix, width: int, *,
+                     min_novelty: float = 0.5, merge: float = MERGE_JACCARD) -> list[Candidate]:
+    """Drop candidates without relationships or with novelty not above ``min_novelty``
+    (at 0.5: Jaccard >= 0.5 with an existing entity, the evaluation's duplicates); merge
+    candidates of one label whose sets have Jaccard >= ``merge`` into the first (in the
+    given order), adding up their support."""
+    cands = [c for c in candidates if len(c.keys)]
+    if not cands:
+        return []
+    m = sets_matrix([c.keys for c in cands], width)
+    nov, arg = novelty(m, existing)
+    for c, n, a in zip(cands, nov, arg):
+        c.novelty, c.closest = float(n), int(a)
+    ok = np.flatnonzero(nov > min_novelty) if min_novelty > 0 else np.arange(len(cands))
+    cands, m = [cands[i] for i in ok], m[ok]
+    sim = jaccard(m, m) if len(cands) else np.zeros((0, 0))
+    labels = np.array([c.label for c in cands])
+    kept: list[int] = []
+    for i in range(len(cands)):
+        same = [k for k in kept if labels[k] == labels[i] and sim[i, k] >= merge]
+        if same:
+            cands[same[0]].support += cands[i].support
+        else:
+            kept.append(i)
+    return [cands[k] for k in kept]
+
+
+# ---------------------------------------------------------------------- anchored codes
+def label_mean_counts(graph: KGraph, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per entity relationship counts ``(N, 2R)`` and the mean counts of its label's
+    entities that have any edge ``(N, 2R)``."""
+    inc = graph.incident_edges()
+    counts = np.zeros((graph.num_entities, 2 * graph.num_relations))
+    np.add.at(counts, (inc[:, 0], inc[:, 1]), 1.0)
+    present = counts.sum(1) > 0
+    groups = np.where(label < 0, label.max(initial=0) + 1, label)
+    sums = np.zeros((groups.max(initial=0) + 1, counts.shape[1]))
+    np.add.at(sums, groups[present], counts[present])
+    sizes = np.bincount(groups[present], minlength=len(sums)).clip(min=1)
+    return counts, (sums / sizes[:, None])[groups]
+
+
+def anchor_slots(counts: np.ndarray, expected: np.ndarray, anchor: int) -> np.ndarray:
+    """Weights of the relations (anchor's view, ``2R``) over which a neighbour is missing:
+    how far the anchor falls short of its label's mean; its own counts when it does not."""
+    deficit = np.clip(expected[anchor] - counts[anchor], 0.0, None)
+    return deficit if deficit.sum() >= 0.5 else counts[anchor].astype(float)
+
+
+@torch.no_grad()
+def anchored_codes(model: NodeGenerator, graph: KGraph, anchor: int, weights: np.ndarray, samples: int,
+                   gen: torch.Generator) -> tuple[torch.Tensor, np.ndarray]:
+    """``samples`` codes of new neighbours of ``anchor`` spread over its slots by weight:
+    the posterior given the single edge to the anchor. Returns codes and each code's
+    relation to the anchor, seen from the new entity (``r2``)."""
+    R = graph.num_relations
+    slot = torch.multinomial(torch.as_tensor(weights, dtype=torch.float), samples, replacement=True, generator=gen)
+    new_view = (slot + R) % (2 * R)  # anchor -r-> new is new <-r- anchor
+    h = model.encode_context(torch.from_numpy(graph.triples))
+    edges = torch.stack([torch.arange(samples), new_view, torch.full((samples,), anchor)], 1)
+    mu, logvar = model.posterior(h, edges, samples)
+    eps = torch.randn(mu.shape, generator=gen)
+    eps[0] = 0.0  # the first code is the posterior mean
+    return mu + eps * torch.exp(0.5 * logvar), new_view.numpy()
+
+
+# ---------------------------------------------------------------------- the public call
+def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[str] | None = None,
+                     count: int = 10, label: str | None = None, min_probability: float = 0.5,
+                     min_novelty: float = 0.5, max_relations: int = 10, seed: int = 0,
+                     oversample: int = 4) -> list[EntityProposal]:
+    """Propose new entities for ``graph`` (the graph the generator was trained on).
+
+    Args:
+        generator: a trained :class:`NodeGenerator` (from :func:`~kgcomplete.training.generator.fit_generator`).
+        graph: the existing graph.
+        anchors: entity keys: propose up to ``count`` missing neighbours of each; ``None``
+            samples freely from the latent mixture. (default: :obj:`None`)
+        count: proposals (per anchor when anchored). (default: :obj:`10`)
+        label: free use: only this label. (default: :obj:`None`)
+        min_probability: keep relationships at least this likely. (default: :obj:`0.5`)
+        min_novelty: keep proposals whose novelty is above this (0: keep all).
+            (default: :obj:`0.5`)
+        max_relations: at most this many relationships a proposal. (default: :obj:`10`)
+        seed: sampling seed. (default: :obj:`0`)
+        oversample: codes decoded per requested proposal. (default: :obj:`4`)
+
+    Returns:
+        Proposals by probability (descending), at most ``count`` (per anchor).
+
+    Raises:
+        GraphError: an unknown anchor key or label, or a generator trained on another graph.
+    """
+    if generator.num_entities != graph.num_entities or generator.num_relations != graph.num_relations:
+        raise GraphError("the generator was trained on a graph of another size: pass the same graph")
+    gen = torch.Generator().manual_seed(seed)
+    width = 2 * graph.num_relations * graph.num_entities
+    existing = relationship_sets(graph)
+    label_id = None
+    if label is not None:
+        if label not in graph.labels:
+            raise GraphError(f"unknown label {label!r}: the graph has {', '.join(graph.labels[:10])}")
+        label_id = graph.labels.index(label)
+    if not anchors:
+        cands = free_candidates(generator, count, label_id, existing, gen, min_probability=min_probability,
+                                min_novelty=min_novelty, max_relations=max_relations, oversample=oversample)
+        return [to_proposal(c, graph, generator) for c in cands]
+    index = graph.entity_index()
+    unknown = [a for a in anchors if a not in index]
+    if unknown:
+        raise GraphError(f"unknown anchor {unknown[0]!r}: not an entity key of this graph")
+    label_arr = generator.label.numpy()
+    counts, expected = label_mean_counts(graph, label_arr)
+    out: list[EntityProposal] = []
+    for key in anchors:
+        a = index[key]
+        weights = anchor_slots(counts, expected, a)
+        if weights.sum() == 0:
+            continue
+        z, to_anchor = anchored_codes(generator, graph, a, weights, oversample * count, gen)
+        cands = decode(generator, z, min_probability=min_probability, max_relations=max_relations)
+        for row, (c, r2) in enumerate(zip(cands, to_anchor)):
+            c.anchor = a
+            _ensure_anchor_edge(generator, c, z[row], int(r2) * graph.num_entities + a)
+        cands = filter_and_merge(cands, existing, width, min_novelty=min_novelty)
+        cands.sort(key=lambda c: -c.probability)
+        out += [to_proposal(c, graph, generator, counts, expected) for c in cands[:count]]
+    return out
+
+
+def free_candidates(generator: NodeGenerator, count: int, label: int | None, existing: sp.csr_matrix,
+                    gen: torch.Generator, *, min_probability: float, min_novelty: float, max_relations: int,
+                    oversample: int) -> list[Candidate]:
+    """``count`` free candidates by probability, the labels in the mixture's proportions.
+
+    Each label's quota (:meth:`~kgcomplete.models.generator.LatentMixture.quotas`) is filled
+    with the most probable novel candidates decoded from ``oversample`` times as many codes
+    of that label; a label that falls short leaves its places to the most probable of the
+    rest. A single global ranking instead lets the labels whose relationships are surest
+    crowd out the others. Near-identical candidates merge across labels' codes too.
+    """
+    mixture, width = generator.mixture_, existing.shape[1]
+    if mixture is None:
+        raise GraphError("the generator has no latent mixture: train it with fit_generator")
+    quotas = {label: count} if label is not None else mixture.quotas(count)
+    codes, strata = [], []
+    for lab, quota in quotas.items():
+        z, _ = mixture.sample(oversample * quota, lab, gen)
+        codes.append(z)
+        strata += [lab] * len(z)
+    cands = decode(generator, torch.cat(codes), min_probability=min_probability, max_relations=max_relations)
+    stratum = {id(c): lab for c, lab in zip(cands, strata)}
+    cands = filter_and_merge(cands, existing, width, min_novelty=min_novelty)
+    cands.sort(key=lambda c: -c.probability)
+    taken = dict.fromkeys(quotas, 0)
+    chosen: list[Candidate] = []
+    spare: list[Candidate] = []
+    for c in cands:
+        lab = stratum[id(c)]
+        if taken[lab] < quotas[lab]:
+            taken[lab] += 1
+            chosen.append(c)
+        else:
+            spare.append(c)
+    chosen += spare[:count - len(chosen)]
+    chosen.sort(key=lambda c: -c.probability)
+    return chosen
+
+
+def _ensure_anchor_edge(model: NodeGenerator, c: Candidate, z: torch.Tensor, key: int) -> None:
+    """Put the edge to the anchor into the candidate (with its decoded probability)."""
+    if key in set(c.keys.tolist()):
+        return
+    n = model.num_entities
+    with torch.no_grad():
+        p = float(model.edge_probabilities(z[None])[0, key // n, key % n])
+    c.keys, c.probabilities = np.append(c.keys, key), np.append(c.probabilities, p)
+
+
+def to_proposal(c: Candidate, graph: KGraph, model: NodeGenerator, counts: np.ndarray | None = None,
+                expected: np.ndarray | None = None) -> EntityProposal:
+    """The public form of a candidate, with up to three lines of evidence."""
+    n, R = graph.num_entities, graph.num_relations
+    order = np.argsort(-c.probabilities, kind="stable")
+    rels = [ProposedRelation(relation=graph.relations[int(k // n) % R], direction="out" if k // n < R else "in",
+                             neighbour=graph.entities[int(k % n)], probability=float(p))
+            for k, p in zip(c.keys[order], c.probabilities[order])]
+    label = graph.labels[c.label] if c.label >= 0 and graph.labels else None
+    return EntityProposal(label=label, label_probability=c.label_probability, relations=rels,
+                          probability=c.probability, novelty=c.novelty, support=c.support,
+                          anchor=graph.entities[c.anchor] if c.anchor >= 0 else None,
+                          evidence=evidence(c, graph, model, rels, counts, expected),
+                          closest=graph.entities[c.closest] if c.closest >= 0 else None)
+
+
+def evidence(c: Candidate, graph: KGraph, model: NodeGenerator, rels: list[ProposedRelation],
+             counts: np.ndarray | None, expected: np.ndarray | None) -> list[str]:
+    """Short reasons: what entities of the label share, the anchor's gap, novelty."""
+    out: list[str] = []
+    n, R = graph.num_entities, graph.num_relations
+    labels = model.label.numpy()
+    peers = np.flatnonzero(labels == c.label) if c.label >= 0 else np.arange(n)
+    name = graph.labels[c.label] if c.label >= 0 and graph.labels else "existing"
+    if rels and len(peers):
+        k = int(c.keys[np.argmax(c.probabilities)])
+        r2, t = k // n, k % n
+        inc = graph.incident_edges()
+        have = np.unique(inc[(inc[:, 1] == r2) & (inc[:, 2] == t), 0])
+        arrow = f"-> {graph.display_name(t)}" if r2 < R else f"<- {graph.display_name(t)}"
+        out.append(f"like {len(peers)} other {name} entities: {np.isin(have, peers).sum()} have "
+                   f"'{graph.relations[r2 % R]}' {arrow}")
+    if c.anchor >= 0 and counts is not None and expected is not None:
+        gap = expected[c.anchor] - counts[c.anchor]
+        r2 = int(gap.argmax())
+        side = "outgoing" if r2 < R else "incoming"
+        out.append(f"{graph.display_name(c.anchor)} has {counts[c.anchor, r2]:.0f} {side} "
+                   f"'{graph.relations[r2 % R]}' relationships; its label averages {expected[c.anchor, r2]:.1f}")
+    if c.closest >= 0:
+        out.append(f"novelty {c.novelty:.2f}: closest existing entity {graph.display_name(c.closest)}; "
+                   f"{c.support} generated candidate(s) agree")
+    return out[:3]

@@ -1,0 +1,63 @@
+"""Suggestions: the best candidates, with calibrated probabilities and evidence.
+
+:func:`suggest` runs the candidate search (:mod:`~kgcomplete.proposals.candidates`),
+gives each candidate its probability (:mod:`~kgcomplete.proposals.calibration`), keeps the
+most probable and explains each (:mod:`~kgcomplete.proposals.evidence`).
+
+Example:
+    >>> calib = Calibrator.fit_heldout(model, train, valid)                 # doctest: +SKIP
+    >>> props = suggest(model, train, calib, SuggestPolicy(top_k=3))       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from kgcomplete.graph import KGraph
+from kgcomplete.models.base import LinkPredictor
+from kgcomplete.models.heuristics import PathRules
+from kgcomplete.proposals.calibration import Calibrator
+from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
+from kgcomplete.proposals.evidence import evidence, mine_rules, rule_scores
+from kgcomplete.records import Suggestion
+
+Triple = tuple[str, str, str]
+
+__all__ = ["Calibrator", "SuggestPolicy", "suggest"]
+
+
+@torch.no_grad()
+def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy: SuggestPolicy | None = None,
+            *, exclude: Sequence[Triple] = (), model_name: str | None = None, rules: PathRules | None = None,
+            explain: bool = True, batch_size: int = 512) -> list[Suggestion]:
+    """Top candidates of ``model`` on ``graph`` (its training vocabulary), filtered,
+    calibrated and (with ``explain``) given evidence; most probable first. ``exclude``
+    holds (head key, type, tail key) that must not be proposed (pending and rejected
+    suggestions). ``rules`` (mined from ``graph`` when needed and not given) feed the
+    evidence and, when the calibrator weighs them, the probabilities."""
+    policy = policy or SuggestPolicy()
+    blocked = graph.known() | set(map(tuple, graph.index_triples(exclude).tolist()))
+    found = find_candidates(model, graph, policy, blocked, batch_size=batch_size)
+    if not found:
+        return []
+    trips = np.array(list(found), dtype=np.int64)
+    raw = np.array([found[t][0] for t in found], dtype=np.float64)
+    e, rel = graph.entities, graph.relations
+    if rules is None and (explain or calibrator.uses_rules):
+        rules = mine_rules(graph)
+    fired = rule_scores(rules, trips) if rules is not None and calibrator.uses_rules else None
+    probs = calibrator(raw, [(e[h], rel[r], e[t]) for h, r, t in trips.tolist()], fired)
+    order = np.argsort(-probs, kind="stable")
+    order = order[probs[order] >= policy.min_probability][: policy.max_total]
+    label = model_name or type(model).__name__
+    out = []
+    for i in order.tolist():
+        h, r, t = trips[i].tolist()
+        out.append(Suggestion(head=graph.entities[h], type=graph.relations[r], tail=graph.entities[t],
+                              score=float(raw[i]), probability=float(probs[i]), rank=found[(h, r, t)][1],
+                              evidence=evidence(graph, rules, h, r, t) if explain and rules is not None else [],
+                              model=label))
+    return out

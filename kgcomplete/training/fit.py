@@ -1,0 +1,239 @@
+"""Train a link predictor: :func:`fit`, with early stopping on validation MRR,
+best-checkpoint restore, fixed seeds and a progress bar.
+
+Training scores each ``(entity, relation)`` query against all entities (1-N) with
+cross-entropy, and uses reciprocal relations: every triple ``(h, r, t)`` gives the queries
+``(h, r, ?) -> t`` and ``(t, r + R, ?) -> h``. For graphs too large for 1-N, ``loss="nsamp"``
+uses sampled negatives with the self-adversarial loss of RotatE (Sun et al., 2019).
+
+Example:
+    >>> result = fit("complex", ds.train, ds.valid, epochs=50)          # doctest: +SKIP
+    >>> result.model.score_tails(torch.tensor([0]), torch.tensor([1])).shape  # doctest: +SKIP
+    torch.Size([1, num_entities])
+    >>> result.stop_reason                                              # doctest: +SKIP
+    'early_stopping'
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kgcomplete.errors import ConfigError, GraphError
+from kgcomplete.evaluation.ranking import rank_metrics, rank_triples
+from kgcomplete.graph import KGraph
+from kgcomplete.models import make_model
+from kgcomplete.models.base import LinkPredictor, reciprocal_queries
+from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes:
+        model: the trained model, restored to its best validation checkpoint.
+        history: one dict per epoch: ``epoch``, ``loss``, ``seconds`` (since the start) and,
+            where evaluated, ``valid_mrr``, for training curves.
+        best_epoch: epoch of the restored checkpoint (last epoch without validation).
+        best_valid_mrr: its validation MRR (``None`` without validation).
+        epochs: epochs actually run.
+        seconds: wall-clock training time (including validation).
+        stop_reason: why training ended: ``max_epochs``, ``early_stopping``,
+            ``time_budget`` or ``stopped``.
+        threads: torch threads used.
+    """
+
+    model: LinkPredictor
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_valid_mrr: float | None = None
+    epochs: int = 0
+    seconds: float = 0.0
+    stop_reason: str = "max_epochs"
+    threads: int = 1
+
+    @property
+    def stopped(self) -> bool:
+        """Training ended because ``should_stop`` said so."""
+        return self.stop_reason == "stopped"
+
+
+def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
+        epochs: int = 100, batch_size: int = 512, lr: float | None = None, optimizer: str | None = None,
+        patience: int = 5, eval_every: int = 5, seed: int = 0, progress: bool = True,
+        loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
+        adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
+        negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
+        should_stop: Callable[[], bool] | None = None, **model_kw: Any) -> FitResult:
+    """Train ``model`` on ``train``, early-stopping on the filtered MRR on ``valid``.
+
+    Args:
+        model: a :class:`LinkPredictor` or a name from :data:`kgcomplete.models.MODELS`
+            (then built for ``train`` with ``model_kw``).
+        train: training triples (the vocabulary of the model).
+        valid: validation triples; ``None`` trains for ``epochs`` without early stopping.
+        epochs: maximum number of epochs. (default: :obj:`100`)
+        batch_size: queries per step. (default: :obj:`512`)
+        lr: learning rate. (default: the model's ``learning_rate``)
+        optimizer: ``"adagrad"`` or ``"adam"``. (default: the model's ``optimizer``)
+        patience: validations without improvement before stopping. (default: :obj:`5`)
+        eval_every: epochs between validations. (default: :obj:`5`)
+        seed: seeds Python, NumPy and PyTorch. (default: :obj:`0`)
+        progress: show a tqdm progress bar. (default: :obj:`True`)
+        loss: ``"1-n"`` (cross-entropy over all entities) or ``"nsamp"`` (sampled
+            negatives, self-adversarial). (default: :obj:`"1-n"`)
+        label_smoothing: label smoothing of the 1-N loss. (default: :obj:`0.0`)
+        candidates: for graphs with more entities, score each batch against the true answers
+            plus this many random entities shared by the batch (sampled softmax) instead of
+            all entities; ``None`` scores all. (default: :obj:`None`)
+        num_negatives: negatives per query for ``"nsamp"``. (default: :obj:`32`)
+        adversarial_temperature: self-adversarial temperature for ``"nsamp"``.
+            (default: :obj:`1.0`)
+        negatives: ``shape: (k, 3)`` known-false triples (e.g. rejected suggestions); their
+            probability under each query's softmax is pushed towards 0. (default: :obj:`None`)
+        negative_weight: weight of that term. (default: :obj:`1.0`)
+        max_seconds: stop after this much training time. (default: :obj:`None`)
+        threads: torch threads. (default: ``OMP_NUM_THREADS``, else every core)
+        should_stop: asked after each epoch; when it says yes training ends there (best
+            checkpoint restored, ``stopped`` set), e.g. on a scheduler's SIGTERM.
+            (default: :obj:`None`)
+
+    Returns:
+        :class:`FitResult`.
+
+    Raises:
+        GraphError: ``train`` is empty, ``valid`` does not share its vocabulary, or
+            ``negatives`` name unknown entities or relations.
+    """
+    used_threads = set_threads(threads)
+    seed_everything(seed)
+    if train.num_triples == 0:
+        raise GraphError("the training graph has no triples: nothing to learn from")
+    if valid is not None and (valid.num_entities != train.num_entities or valid.num_relations != train.num_relations):
+        raise GraphError("valid must share the vocabulary of train (use KGraph.split or load_dataset)")
+    if loss not in ("1-n", "nsamp"):
+        raise ConfigError(f"unknown loss {loss!r}: use '1-n' or 'nsamp'")
+    if isinstance(model, str):
+        model = make_model(model, train.num_entities, train.num_relations, **model_kw)
+    elif model_kw:
+        raise TypeError(f"model options {sorted(model_kw)} only apply when model is given by name")
+    model.entities, model.relations = list(train.entities), list(train.relations)
+    start = time.perf_counter()
+    model.prepare(train)  # heuristics do all their work here: it counts as training time
+    result = FitResult(model=model, threads=used_threads)
+    validate = valid is not None and valid.num_triples > 0
+    if not model.trainable or epochs == 0:
+        result.seconds = time.perf_counter() - start
+        if validate:
+            result.best_valid_mrr = _valid_mrr(model, train, valid)  # type: ignore[arg-type]
+        return result
+
+    queries = reciprocal_queries(torch.as_tensor(train.triples), train.num_relations)
+    neg_queries = _negative_queries(negatives, train) if negatives is not None else None
+    aux = model.auxiliary_parameters()
+    aux_ids = {id(p) for p in aux}
+    main = [p for p in model.parameters() if id(p) not in aux_ids]
+    opt = _optimizer(optimizer or getattr(model, "optimizer", None) or "adam", main,
+                     lr or getattr(model, "learning_rate", None) or 1e-3)
+    aux_opt = torch.optim.Adam(aux, lr=1e-3) if aux else None
+    gen = torch.Generator().manual_seed(seed)
+    sampled = loss == "1-n" and candidates is not None and candidates < model.num_entities
+    num_sampled = int(candidates or 0)
+
+    loop = TrainingLoop(model, epochs=epochs, eval_every=eval_every, patience=patience, max_seconds=max_seconds,
+                        should_stop=should_stop, progress=progress, desc=type(model).__name__)
+    for epoch in loop:
+        model.train()
+        perm = torch.randperm(len(queries), generator=gen)
+        total, steps = 0.0, 0
+        for i in range(0, len(perm), batch_size):
+            q = queries[perm[i:i + batch_size]]
+            state = model.encode()
+            if sampled:
+                cand = torch.unique(torch.cat([q[:, 2], torch.randint(model.num_entities, (num_sampled,), generator=gen)]))
+                logits = model.score_candidates(q[:, 0], q[:, 1], cand, state)
+                batch_loss = F.cross_entropy(logits, torch.searchsorted(cand, q[:, 2].contiguous()),
+                                             label_smoothing=label_smoothing)
+            elif loss == "1-n":
+                logits = model.score_queries(q[:, 0], q[:, 1], state)
+                batch_loss = F.cross_entropy(logits, q[:, 2], label_smoothing=label_smoothing)
+            else:
+                batch_loss = _nsamp_loss(model, q, state, num_negatives, adversarial_temperature, gen)
+            batch_loss = batch_loss + model.regularization(q[:, 0], q[:, 1], q[:, 2], state)
+            if neg_queries is not None:
+                pick = torch.randint(len(neg_queries), (min(len(neg_queries), batch_size),), generator=gen)
+                batch_loss = batch_loss + negative_weight * _hard_negative_loss(model, neg_queries[pick], state)
+            opt.zero_grad()
+            batch_loss.backward()
+            opt.step()
+            if aux_opt is not None:
+                aux_loss = model.auxiliary_loss(model.encode())
+                if aux_loss is not None:
+                    aux_opt.zero_grad()
+                    aux_loss.backward()
+                    aux_opt.step()
+            total, steps = total + float(batch_loss.detach()), steps + 1
+        score = _valid_mrr(model, train, valid) if validate and loop.should_validate(epoch) else None  # type: ignore[arg-type]
+        loop.end_epoch(epoch, {"loss": total / max(steps, 1)}, score)
+    loop.restore_best(model.load_state)
+    model.eval()
+    result.history = [_named(h) for h in loop.history]
+    result.best_epoch, result.best_valid_mrr = loop.best_epoch, loop.best_score
+    result.epochs, result.stop_reason = loop.epochs_run, loop.stop_reason
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _named(record: dict[str, float]) -> dict[str, float]:
+    """A loop record with the validation score under its name, ``valid_mrr``."""
+    out = dict(record)
+    if "valid" in out:
+        out["valid_mrr"] = out.pop("valid")
+    return out
+
+
+def _valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:
+    tail, head = rank_triples(model, valid.triples, np.concatenate([train.triples, valid.triples]))
+    return rank_metrics(np.concatenate([tail, head]))["mrr"]
+
+
+def _optimizer(name: str, params: list, lr: float) -> torch.optim.Optimizer:
+    if name == "adagrad":
+        return torch.optim.Adagrad(params, lr=lr)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    raise ConfigError(f"unknown optimizer {name!r}: use 'adagrad' or 'adam'")
+
+
+def _negative_queries(negatives: np.ndarray, train: KGraph) -> torch.Tensor:
+    neg = np.asarray(negatives, dtype=np.int64).reshape(-1, 3)
+    if len(neg) == 0:
+        return None  # type: ignore[return-value]
+    if neg[:, [0, 2]].min() < 0 or neg[:, [0, 2]].max() >= train.num_entities \
+            or neg[:, 1].min() < 0 or neg[:, 1].max() >= train.num_relations:
+        raise GraphError("a hard negative refers to an entity or relation outside the training vocabulary")
+    return reciprocal_queries(torch.as_tensor(neg), train.num_relations)
+
+
+def _hard_negative_loss(model: LinkPredictor, q: torch.Tensor, state: Any) -> torch.Tensor:
+    """``-log(1 - p)`` where ``p`` is the softmax probability of the false answer."""
+    logp = torch.log_softmax(model.score_queries(q[:, 0], q[:, 1], state), dim=1)
+    p = logp.gather(1, q[:, 2:3]).squeeze(1).exp().clamp(max=1 - 1e-6)
+    return -torch.log1p(-p).mean()
+
+
+def _nsamp_loss(model: LinkPredictor, q: torch.Tensor, state: Any, k: int, temperature: float,
+                gen: torch.Generator) -> torch.Tensor:
+    """Self-adversarial negative-sampling loss (Sun et al., 2019), corrupting the answer."""
+    pos = model.score_pairs(q[:, 0], q[:, 1], q[:, 2], state)
+    neg_t = torch.randint(model.num_entities, (len(q), k), generator=gen)
+    neg = model.score_pairs(q[:, 0].repeat_interleave(k), q[:, 1].repeat_interleave(k), neg_t.view(-1),
+                            state).view(len(q), k)
+    weight = torch.softmax(temperature * neg.detach(), dim=1)
+    return -(F.logsigmoid(pos).mean() + (weight * F.logsigmoid(-neg)).sum(1).mean()) / 2

@@ -1,0 +1,213 @@
+"""Training the node generator by node dropout, and the spread of its codes.
+
+:func:`fit_generator` trains a :class:`~kgcomplete.models.generator.NodeGenerator` the way
+it is used (see that module for the model): each step masks a few percent of the entities,
+drops their edges from message passing, reveals a random share of each masked entity's
+edges to the posterior and reconstructs its label, edges and edge counts, with the KL
+weight annealed from 0. At the end it fits a :class:`LatentMixture` to the posterior means
+of the existing entities: free generation samples codes from it.
+
+Example:
+    >>> fitted = fit_generator(graph, epochs=50, progress=False)      # doctest: +SKIP
+    >>> fitted.model.mixture_.sample(3)                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from kgcomplete.errors import GraphError
+from kgcomplete.graph import KGraph
+from kgcomplete.models.base import LinkPredictor, reciprocal_queries
+from kgcomplete.models.generator import LatentMixture, NodeGenerator, encode_entities
+from kgcomplete.models.pyg import scatter
+from kgcomplete.models.vgae import kl_divergence
+from kgcomplete.training.loop import seed_everything, set_threads
+
+
+def fit_mixture(codes: Tensor, labels: Tensor, components: int = 4, iterations: int = 20,
+                seed: int = 0) -> LatentMixture:
+    """Fit up to ``components`` diagonal Gaussians per label (k-means, then the members'
+    mean and spread; at least 5 entities a component)."""
+    gen = torch.Generator().manual_seed(seed)
+    rows: list[tuple[int, int, Tensor, Tensor]] = []
+    floor = codes.std(0).mean() * 0.05 + 1e-4
+    for lab in torch.unique(labels).tolist():
+        pts = codes[labels == lab]
+        k = max(1, min(components, len(pts) // 5))
+        centre = pts[torch.randperm(len(pts), generator=gen)[:k]]
+        for _ in range(iterations):
+            assign = torch.cdist(pts, centre).argmin(1)
+            centre = scatter(pts, assign, dim=0, dim_size=k, reduce="mean")
+        assign = torch.cdist(pts, centre).argmin(1)
+        for c in range(k):
+            member = pts[assign == c]
+            if len(member):
+                spread = member.std(0) if len(member) > 1 else torch.zeros_like(member[0])
+                rows.append((lab, len(member), member.mean(0), spread.clamp_min(floor)))
+    return LatentMixture(label=torch.tensor([r[0] for r in rows]), weight=torch.tensor([float(r[1]) for r in rows]),
+                         mean=torch.stack([r[2] for r in rows]), std=torch.stack([r[3] for r in rows]))
+
+
+@dataclass
+class GeneratorFit:
+    """What :func:`fit_generator` returns.
+
+    Attributes:
+        model: the trained :class:`NodeGenerator` (eval mode), with ``model.graph_`` the
+            training graph and ``model.mixture_`` its :class:`LatentMixture`.
+        history: one dict per epoch: ``epoch``, ``loss``, ``edges``, ``degree``, ``label``,
+            ``kl``, ``beta``, ``link``, ``seconds``.
+        epochs: epochs run; seconds: wall-clock training time.
+    """
+
+    model: NodeGenerator
+    history: list[dict[str, float]] = field(default_factory=list)
+    epochs: int = 0
+    seconds: float = 0.0
+
+
+def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epochs: int = 100,
+                  mask_fraction: float = 0.05, lr: float = 5e-3, dim: int = 64, hidden: int = 256,
+                  kl_weight: float = 0.1, anneal: float = 0.3, link_weight: float = 1.0,
+                  link_batch: int = 1024, adversarial: bool = False, adversarial_weight: float = 0.1,
+                  max_seconds: float | None = None, seed: int = 0, progress: bool = True,
+                  threads: int | None = None, should_stop: Callable[[], bool] | None = None) -> GeneratorFit:
+    """Train a :class:`NodeGenerator` on ``graph`` by node dropout.
+
+    Args:
+        graph: the existing graph (labels are what the label head predicts).
+        link_model: a trained ComplEx whose embeddings the decoder shares (frozen); a fresh
+            one trained jointly when ``None``. (default: :obj:`None`)
+        epochs: epochs of ``ceil(1 / mask_fraction)`` steps. (default: :obj:`100`)
+        mask_fraction: share of entities masked per step. (default: :obj:`0.05`)
+        lr: Adam learning rate. (default: :obj:`5e-3`)
+        dim, hidden: decoder complex dimension (fresh link only), hidden width.
+        kl_weight: final KL weight; 1 is the ELBO, less keeps the codes informative
+            (a beta-VAE). (default: :obj:`0.1`)
+        anneal: share of the run (epochs, or ``max_seconds`` if sooner) over which the KL
+            weight rises from 0. (default: :obj:`0.3`)
+        link_weight: weight of the auxiliary 1-N link loss. (default: :obj:`1.0`)
+        link_batch: triples per step for that loss. (default: :obj:`1024`)
+        adversarial: train an ARGVA discriminator on the codes. (default: :obj:`False`)
+        adversarial_weight: weight of the encoder's adversarial term. (default: :obj:`0.1`)
+        max_seconds: stop after this much training time. (default: :obj:`None`)
+        seed, progress, threads, should_stop: as in :func:`kgcomplete.training.fit.fit`.
+
+    Raises:
+        GraphError: the graph has no triples or too few entities to mask.
+    """
+    set_threads(threads)
+    seed_everything(seed)
+    if graph.num_triples == 0 or graph.num_entities < 3:
+        raise GraphError("the node generator needs a graph with triples and at least 3 entities")
+    frozen = link_model is not None
+    if link_model is not None and (link_model.num_entities, link_model.num_relations) != \
+            (graph.num_entities, graph.num_relations):
+        raise GraphError(f"link_model was trained on {link_model.num_entities} entities and "
+                         f"{link_model.num_relations} relations, the graph has {graph.num_entities} and "
+                         f"{graph.num_relations}: train it on this graph")
+    width_in = graph.features.shape[1] + len(graph.labels)  # type: ignore[union-attr]
+    model = NodeGenerator(graph.num_entities, graph.num_relations, len(graph.labels), link=link_model,  # type: ignore[arg-type]
+                          dim=dim, hidden=hidden, num_features=width_in, adversarial=adversarial)
+    model.prepare(graph)
+    if frozen:
+        model.link.requires_grad_(False)
+    disc = list(model.discriminator.parameters()) if model.discriminator is not None else []
+    main = [p for p in model.parameters() if p.requires_grad and all(p is not d for d in disc)]
+    opt = torch.optim.Adam(main, lr=lr)
+    disc_opt = torch.optim.Adam(disc, lr=1e-3) if disc else None
+    triples = torch.from_numpy(graph.triples)
+    inc = torch.from_numpy(graph.incident_edges())
+    mean_degree = max(1.0, len(inc) / graph.num_entities)
+    gen = torch.Generator().manual_seed(seed)
+    steps = math.ceil(1 / mask_fraction)
+    active = torch.from_numpy(np.unique(graph.triples[:, [0, 2]]))  # only entities with edges are masked
+    n_mask = max(1, int(round(mask_fraction * len(active))))
+    result = GeneratorFit(model=model)
+    start = time.perf_counter()
+    bar = tqdm(range(1, epochs + 1), disable=not progress, desc="NodeGenerator", unit="epoch")
+    for epoch in bar:
+        model.train()
+        done = (epoch - 1) / epochs  # share of the run so far: epochs or time, whichever is further
+        if max_seconds:
+            done = max(done, (time.perf_counter() - start) / max_seconds)
+        beta = kl_weight * min(1.0, done / anneal) if anneal > 0 else kl_weight
+        sums: dict[str, float] = {}
+        for _ in range(steps):
+            chosen = active[torch.randperm(len(active), generator=gen)[:n_mask]]
+            terms = _step_losses(model, triples, inc, chosen, gen, link_batch if not frozen else 0)
+            elbo = terms["edges"] + terms["degree"] + terms["label"] + beta * terms["kl"]
+            loss = elbo / mean_degree + link_weight * terms["link"]
+            if model.discriminator is not None:
+                fooled = model.discriminator(terms["z"])
+                loss = loss + adversarial_weight * F.binary_cross_entropy_with_logits(fooled, torch.ones_like(fooled))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if disc_opt is not None:
+                z = terms["z"].detach()
+                real, fake = model.discriminator(torch.randn_like(z)), model.discriminator(z)  # type: ignore[misc]
+                d_loss = F.binary_cross_entropy_with_logits(real, torch.ones_like(real)) + \
+                    F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake))
+                disc_opt.zero_grad()
+                d_loss.backward()
+                disc_opt.step()
+            for k, v in terms.items():
+                if k != "z":
+                    sums[k] = sums.get(k, 0.0) + float(v.detach())
+            sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
+        record = {"epoch": float(epoch), "beta": beta, **{k: v / steps for k, v in sums.items()},
+                  "seconds": time.perf_counter() - start}
+        result.history.append(record)
+        result.epochs = epoch
+        bar.set_postfix(loss=f"{record['loss']:.3f}", kl=f"{record['kl']:.1f}")
+        if max_seconds is not None and record["seconds"] > max_seconds:
+            break
+        if should_stop is not None and should_stop():
+            break
+    bar.close()
+    model.eval()
+    model.graph_ = graph
+    model.mixture_ = fit_mixture(*encode_entities(model, graph), seed=seed)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Tensor, gen: torch.Generator,
+                 link_batch: int) -> dict[str, Tensor]:
+    """One node-dropout step: mask ``chosen``, encode each from a random share of its
+    edges, reconstruct all of them."""
+    N, n_mask = model.num_entities, len(chosen)
+    masked = torch.zeros(N, dtype=torch.bool)
+    masked[chosen] = True
+    context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
+    local = torch.full((N,), -1, dtype=torch.long)
+    local[chosen] = torch.arange(n_mask)
+    edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
+    edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
+    share = torch.rand(n_mask, generator=gen)  # each masked entity reveals its own share
+    revealed = edges[torch.rand(len(edges), generator=gen) < share[edges[:, 0]]]
+    h = model.encode_context(context)
+    mu, logvar = model.posterior(h, revealed, n_mask)
+    z = mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar)
+    counts = torch.zeros(n_mask, 2 * model.num_relations)
+    counts.index_put_((edges[:, 0], edges[:, 1]), torch.ones(len(edges)), accumulate=True)
+    terms = model.reconstruction(z, edges, counts, model.label[chosen])
+    terms["kl"] = kl_divergence(mu, logvar)
+    terms["z"] = z
+    terms["link"] = z.new_zeros(())
+    if link_batch and len(context):
+        pick = context[torch.randint(len(context), (min(link_batch, len(context)),), generator=gen)]
+        q = reciprocal_queries(pick, model.num_relations)
+        terms["link"] = F.cross_entropy(model.link.score_queries(q[:, 0], q[:, 1]), q[:, 2])
+    return terms
