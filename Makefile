@@ -1,7 +1,7 @@
 # Two commands for a fresh machine (each does its own set-up and is idempotent):
 #   make demo   start a local Neo4j, load the bundled sample graph, run one enrichment
-#   make test   run the whole test suite against a real Neo4j it starts itself
-.PHONY: demo test venv bench
+#   make test   lint and type-check, then run every test against a real Neo4j it starts itself
+.PHONY: demo test lint venv bench
 
 venv:
 	@scripts/bootstrap.sh >/dev/null
@@ -9,7 +9,11 @@ venv:
 demo: venv
 	.venv/bin/kgcomplete demo
 
-test: venv
+lint: venv
+	.venv/bin/ruff check kgcomplete tests benchmarks
+	.venv/bin/mypy
+
+test: lint
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

@@ -275,7 +275,9 @@ def schedule_cmd(ctx: typer.Context,
                  job: Annotated[Optional[list[str]], typer.Option("--job", help="only this job (repeatable)")] = None,
                  once: Annotated[bool, typer.Option("--once", help="run the jobs now, once each, and exit")] = False,
                  config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
-    """Run the [[jobs]] of the settings on their cron schedules until SIGINT/SIGTERM (JSON log lines on stderr)."""
+    r"""Run the jobs of the settings (their \[\[jobs]] tables) on cron schedules until SIGINT/SIGTERM.
+
+    Logs are JSON lines on stderr."""
     from kgcomplete.jobs.scheduler import serve, setup_logging
 
     settings = _conn(ctx, config, uri, username, database).settings()

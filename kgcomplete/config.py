@@ -81,6 +81,7 @@ class ModelSettings(_Strict):
     max_seconds: float | None = Field(None, gt=0, description="stop training after this many seconds")
     valid_fraction: float = Field(0.05, gt=0, lt=0.5, description="edges held out for early stopping and calibration")
     seed: int = 0
+    threads: int | None = Field(None, ge=1, description="torch threads (None: OMP_NUM_THREADS, else every core)")
     options: dict[str, Any] = Field(default_factory=dict, description="model and fit options, e.g. dim, lr")
     checkpoint_dir: str | None = Field(None, description="folder for each job's model checkpoint (None = no checkpoints)")
     warm_start: bool = Field(True, description="fine-tune the previous checkpoint when there is one")

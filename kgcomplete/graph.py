@@ -230,7 +230,7 @@ class KGraph:
         """
         import torch
 
-        from kgcomplete.models.pyg import Data
+        from kgcomplete.pyg import Data
 
         t = torch.from_numpy(self.triples)
         x = self.node_inputs()
@@ -244,7 +244,7 @@ class KGraph:
         """
         import torch
 
-        from kgcomplete.models.pyg import HeteroData
+        from kgcomplete.pyg import HeteroData
 
         types = np.array(self.node_types(), dtype=object)
         data = HeteroData()

@@ -94,13 +94,13 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
     fitted = None
     if path is not None and path.exists() and m.warm_start:
         try:
-            fitted, report = fit_warm(path, train, valid, seed=m.seed, negatives=negatives, progress=progress,
-                                      should_stop=should_stop, model=name, **options)
+            fitted, report = fit_warm(path, train, valid, seed=m.seed, threads=m.threads, negatives=negatives,
+                                      progress=progress, should_stop=should_stop, model=name, **options)
             echo(f"warm start from {path}: {report.summary()}")
         except (WarmStartMismatch, InputFileError) as e:  # another model, or an unreadable checkpoint
             echo(f"cold start: {e}")
     if fitted is None:
-        fitted = fit(name, train, valid, seed=m.seed, negatives=negatives, progress=progress,
+        fitted = fit(name, train, valid, seed=m.seed, threads=m.threads, negatives=negatives, progress=progress,
                      should_stop=should_stop, **options)
     if path is not None and not fitted.stopped:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
             result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
-                                             max_seconds=g.max_seconds, seed=m.seed, progress=progress,
+                                             max_seconds=g.max_seconds, seed=m.seed, threads=m.threads, progress=progress,
                                              should_stop=should_stop)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
                                                count=g.count, label=g.label, min_probability=g.min_probability,

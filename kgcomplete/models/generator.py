@@ -41,8 +41,8 @@ from torch import Tensor, nn
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.kge import ComplEx
-from kgcomplete.models.pyg import scatter
 from kgcomplete.models.vgae import MAX_LOGVAR
+from kgcomplete.pyg import scatter
 
 WRONG_TYPE = -30.0  # logit penalty of a target whose label never takes this relation
 

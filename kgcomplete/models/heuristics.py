@@ -156,40 +156,58 @@ class PathRules(LinkPredictor):
         return self._mats
 
     def prepare(self, graph: Any) -> None:
+        """Mine the rules: for each first body step ``p1``, one sparse product
+        ``A_p1 @ [A_0 | ... | A_2R-1]`` gives the pairs every body ``(p1, p2)`` connects; the
+        training triples on those pairs are counted by binary search, all ``p2`` at once."""
         self.edges = torch.as_tensor(graph.triples, dtype=torch.long).clone()
         self._mats = None
         mats, R, N = self._matrices(), self.num_relations, self.num_entities
-        t = graph.triples
-        pair_keys = t[:, 0] * N + t[:, 2]
-        bodies: list[tuple[int, int]] = [(p, -1) for p in range(2 * R)]
+        t = np.asarray(graph.triples, dtype=np.int64)
+        order = np.argsort(t[:, 0] * N + t[:, 2], kind="stable")
+        pairs, pair_rel = (t[order, 0] * N + t[order, 2]), t[order, 1]
+        found: list[np.ndarray] = []   # rows (relation, p1, p2, confidence), in mining order
+
+        def add(p1: int, body: sp.spmatrix, blocks: int, length_one: bool) -> None:
+            """Rules with first step ``p1`` whose body pairs are ``body`` (``blocks`` column
+            blocks of width N, one per second step ``p2``)."""
+            coo = body.tocoo()
+            block, keys = coo.col // N, coo.row.astype(np.int64) * N + coo.col % N
+            lo, hi = np.searchsorted(pairs, keys, "left"), np.searchsorted(pairs, keys, "right")
+            hits = hi - lo
+            at = np.repeat(lo - np.cumsum(hits) + hits, hits) + np.arange(int(hits.sum()))
+            support = np.bincount(np.repeat(block, hits) * R + pair_rel[at], minlength=blocks * R).reshape(blocks, R)
+            count = np.bincount(block, minlength=blocks)
+            b, r = np.nonzero(support >= self.min_support)
+            if length_one:  # r(X,Y) <= r(X,Y) is trivially true
+                b, r = b[r != p1], r[r != p1]
+            conf = support[b, r] / (count[b] + self.smoothing)
+            found.append(np.stack([r, np.full_like(r, p1), b if not length_one else np.full_like(r, -1), conf], 1))
+
+        for p1 in range(2 * R):
+            if mats[p1].nnz:
+                add(p1, mats[p1], 1, True)
         if self.max_length >= 2:
-            bodies += [(p1, p2) for p1 in range(2 * R) for p2 in range(2 * R) if mats[p1].nnz and mats[p2].nnz]
-        found = []
-        for p1, p2 in bodies:
-            body = mats[p1] if p2 < 0 else (mats[p1] @ mats[p2]).tocoo()
-            body = body.tocoo()
-            if body.nnz == 0:
-                continue
-            keys = np.unique(body.row.astype(np.int64) * N + body.col)
-            support = np.bincount(t[np.isin(pair_keys, keys), 1], minlength=R)
-            for r in np.flatnonzero(support >= self.min_support).tolist():
-                if p2 < 0 and p1 == r:
-                    continue  # r(X,Y) <= r(X,Y) is trivially true
-                found.append((r, p1, p2, support[r] / (len(keys) + self.smoothing)))
-        rows = self._best_rules(found)
+            stacked = sp.hstack(mats, format="csr")
+            for p1 in range(2 * R):
+                if mats[p1].nnz:
+                    add(p1, mats[p1] @ stacked, 2 * R, False)
+        rows = self._best_rules(np.concatenate(found) if found else np.zeros((0, 4)))
         self.rule_index = torch.tensor([r[:3] for r in rows], dtype=torch.long).view(-1, 3)
         self.rule_confidence = torch.tensor([r[3] for r in rows], dtype=torch.float32)
 
-    def _best_rules(self, found: list[tuple[int, int, int, float]]) -> list[tuple[int, int, int, float]]:
-        """Top rules per relation; each also serves the reciprocal query with its body
-        reversed and inverted: ``r^-1(Y, X) <= p2^-1(Y, Z), p1^-1(Z, X)``."""
+    def _best_rules(self, found: np.ndarray) -> list[tuple[int, int, int, float]]:
+        """Top ``max_rules`` rules per relation (``found`` rows: relation, p1, p2,
+        confidence; ties keep mining order); each also serves the reciprocal query with its
+        body reversed and inverted: ``r^-1(Y, X) <= p2^-1(Y, Z), p1^-1(Z, X)``."""
         R, out = self.num_relations, []
         inv = lambda p: (p + R) % (2 * R)
-        for r in range(R):
-            mine = sorted((f for f in found if f[0] == r), key=lambda f: -f[3])[: self.max_rules]
-            for _, p1, p2, conf in mine:
-                out.append((r, p1, p2, conf))
-                out.append((r + R, inv(p1), -1, conf) if p2 < 0 else (r + R, inv(p2), inv(p1), conf))
+        order = np.lexsort((np.arange(len(found)), -found[:, 3], found[:, 0]))
+        rel = found[order, 0]
+        rank = np.arange(len(order)) - np.searchsorted(rel, rel, "left")  # position within its relation
+        for r, p1, p2, conf in found[order[rank < self.max_rules]].tolist():
+            r, p1, p2 = int(r), int(p1), int(p2)
+            out.append((r, p1, p2, conf))
+            out.append((r + R, inv(p1), -1, conf) if p2 < 0 else (r + R, inv(p2), inv(p1), conf))
         return out
 
     # ------------------------------------------------------------------ scoring

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from kgcomplete.models.kge import ComplEx
-from kgcomplete.models.pyg import scatter
+from kgcomplete.pyg import scatter
 
 
 class RGCNLayer(nn.Module):

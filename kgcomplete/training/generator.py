@@ -29,8 +29,8 @@ from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.models.generator import LatentMixture, NodeGenerator, encode_entities
-from kgcomplete.models.pyg import scatter
 from kgcomplete.models.vgae import kl_divergence
+from kgcomplete.pyg import scatter
 from kgcomplete.training.loop import seed_everything, set_threads
 
 

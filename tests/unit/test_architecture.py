@@ -10,7 +10,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "kgcomplete"
 ML = ("kgcomplete.models", "kgcomplete.training", "kgcomplete.proposals", "kgcomplete.evaluation",
       "kgcomplete.jobs", "torch", "torch_geometric")
-FOUNDATION = ("kgcomplete.errors", "kgcomplete.config", "kgcomplete.graph", "kgcomplete.records", "kgcomplete.datasets")
+FOUNDATION = ("kgcomplete.errors", "kgcomplete.config", "kgcomplete.graph", "kgcomplete.records", "kgcomplete.datasets",
+              "kgcomplete.pyg")
 
 
 def modules() -> list[Path]:

@@ -60,7 +60,7 @@ def test_the_documented_config_file_parses_and_names_every_setting():
 
     from kgcomplete.config import JobSettings, Settings
 
-    path = Path(__file__).resolve().parents[1] / "kgcomplete.toml"
+    path = Path(__file__).resolve().parents[2] / "kgcomplete.toml"
     settings = load_settings(path, env={})
     assert settings.job("nightly").cron == "0 2 * * *"
     text = path.read_text()

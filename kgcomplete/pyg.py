@@ -2,7 +2,7 @@
 own modules raise on recent PyTorch (theirs to fix, not a user's to read on every run).
 
 Example:
-    >>> from kgcomplete.models.pyg import scatter
+    >>> from kgcomplete.pyg import scatter
 """
 
 from __future__ import annotations

@@ -171,3 +171,24 @@ def test_pipeline_rejects_an_empty_test_split_and_an_unknown_model(planted, tmp_
     (tmp_path / "empty" / "test.tsv").write_text("e0\tnext\te1\n")
     with pytest.raises(ConfigError, match="unknown model"):
         pipeline(tmp_path / "empty", model="conve", progress=False)
+
+
+
+def test_threads_follow_the_setting_then_omp_num_threads_else_every_core(monkeypatch):
+    import os
+
+    g = KGraph.from_labeled_triples([("a", "r", "b"), ("b", "r", "c")])
+    before = torch.get_num_threads()
+
+    def used(**kw) -> int:
+        return fit("complex", g, None, epochs=1, dim=4, progress=False, **kw).threads
+
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert used() == 1 and torch.get_num_threads() == 1
+        assert used(threads=2) == 2                      # the explicit setting wins
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        assert used() == os.cpu_count()
+        assert used(threads=1) == 1
+    finally:
+        torch.set_num_threads(before)

@@ -195,14 +195,17 @@ def test_two_workers_on_one_job_one_runs_one_skips(nations_db, settings, tmp_pat
 
 
 def test_killed_worker_lock_expires_and_the_next_run_completes(nations_db, settings, tmp_path):
-    config = write_config(tmp_path, ttl=6, epochs=400)
+    config = write_config(tmp_path, ttl=15, epochs=400)
     a = Worker(settings, config, "--once")
     killed_run = a.wait_for("run_started")["run_id"]
     a.proc.kill()                                   # SIGKILL: no chance to release anything
     a.finish()
-    b = Worker(settings, config, "--once")
-    assert b.finish() == 0 and "job_skipped" in b.names()   # the dead worker's lock still holds
-    time.sleep(6.5)                                  # ... until it expires
+    held, holder = acquire(nations_db, "nightly", "someone-else", 15)
+    assert not held and holder["owner"] == a.wait_for("job_started")["worker"]   # the dead worker's lock holds
+    deadline = time.monotonic() + 120               # ... until it expires, by the database's clock
+    while not count(nations_db, "MATCH (l:KGCLock {name: 'nightly'}) RETURN l.expires_at < datetime()"):
+        assert time.monotonic() < deadline, "the dead worker's lock never expired"
+        time.sleep(0.5)
     c = Worker(settings, config, "--once")
     assert c.finish() == 0, c.events
     done = c.wait_for("job_finished")
