@@ -5,19 +5,12 @@ wiped)."""
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from contextlib import contextmanager
 from typing import Iterator
 
 from kgcomplete.config import Settings, load_settings
-from kgcomplete.server.local import LocalNeo4j
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from kgcomplete.server.local import LocalNeo4j, free_port
 
 
 @contextmanager

@@ -10,7 +10,6 @@ here is ever skipped for want of Neo4j.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,7 @@ import pytest
 from kgcomplete.config import Settings, load_settings
 from kgcomplete.datasets import DATA_DIR
 from kgcomplete.db.connect import connect
-from kgcomplete.server.local import LocalNeo4j
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from kgcomplete.server.local import LocalNeo4j, free_port
 
 
 @pytest.fixture(scope="session")
