@@ -192,3 +192,43 @@ def test_threads_follow_the_setting_then_omp_num_threads_else_every_core(monkeyp
         assert used(threads=1) == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_grouped_rows_give_the_per_triple_cross_entropy():
+    """One row per distinct query with all its answers: the same loss (and so the same
+    gradient) as one row per triple, label smoothing included."""
+    from kgcomplete.training.fit import QueryGroups, _grouped_cross_entropy
+    gen = torch.Generator().manual_seed(0)
+    queries = torch.stack([torch.randint(0, 6, (200,), generator=gen), torch.randint(0, 3, (200,), generator=gen),
+                           torch.randint(0, 20, (200,), generator=gen)], 1)
+    groups = QueryGroups(queries, 3)
+    assert len(groups) == len(torch.unique(queries[:, 0] * 3 + queries[:, 1]))
+    table = torch.randn(6 * 3, 20, generator=gen)
+    entity, relation, row, answer = groups.batch(torch.arange(len(groups)))
+    assert sorted(zip(entity[row].tolist(), relation[row].tolist(), answer.tolist())) == sorted(map(tuple, queries.tolist()))
+    for smoothing in (0.0, 0.1):
+        grouped = _grouped_cross_entropy(table[entity * 3 + relation], row, answer, smoothing)
+        per_triple = torch.nn.functional.cross_entropy(table[queries[:, 0] * 3 + queries[:, 1]], queries[:, 2],
+                                                       label_smoothing=smoothing)
+        assert torch.allclose(grouped, per_triple, atol=1e-6)
+    # a batch of some queries holds exactly their answers
+    some = torch.tensor([1, 0])
+    entity, relation, row, answer = groups.batch(some)
+    assert len(row) == int(groups.counts[some].sum()) and set(row.tolist()) == {0, 1}
+
+
+@pytest.mark.parametrize("name", ["complex", "distmult"])
+def test_n3_over_distinct_rows_equals_the_per_row_sum(name):
+    model = MODELS[name](10, 4, dim=6, reg_weight=0.5)
+    h, r, t = torch.tensor([0, 0, 3, 9]), torch.tensor([1, 1, 2, 1]), torch.tensor([3, 5, 3, 0])
+    ent, rel = model.entity.weight, model.relation.weight
+    per_row = (model._cubed_norm(ent[h]) + model._cubed_norm(rel[r]) + model._cubed_norm(ent[t])).mean()
+    assert torch.allclose(model.regularization(h, r, t), 0.5 * per_row)
+
+
+def test_grouped_training_learns(planted):
+    from planted import held_out_subset
+
+    train, test = planted
+    model = fit("complex", train, None, epochs=40, dim=32, batch_size=16, group_answers=True, progress=False).model
+    assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
