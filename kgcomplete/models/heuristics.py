@@ -253,6 +253,29 @@ class PathRules(LinkPredictor):
                 out.append({"rule": self._rule_text(q, p1, p2), "relation": q, "confidence": c})
         return sorted(out, key=lambda d: -d["confidence"])
 
+    def witnesses(self, head: int, relation: int, tail: int, max_paths: int = 3) -> list[dict[str, Any]]:
+        """The rules that fire on ``(head, relation, tail)``, most confident first, with the
+        paths that make them fire: ``{"rule", "q", "p1", "p2", "confidence", "paths", "more"}``
+        where each path is ``(nodes, steps)``: entity indices from head to tail and body
+        relations (``p >= num_relations``: walked against the relationship's direction);
+        at most ``max_paths`` per rule, ``more`` counts the others."""
+        self._check(torch.tensor([head, tail]), "entity")
+        self._check_rel(torch.tensor([relation]))
+        mats, out = self._matrices(), []
+        for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
+            if q != relation:
+                continue
+            if p2 < 0:
+                middle: list[int] = [] if not mats[p1][head, tail] else [-1]
+            else:
+                middle = np.intersect1d(mats[p1][head].indices, mats[p2].T.tocsr()[tail].indices).tolist()
+            if not middle:
+                continue
+            paths = [([head, tail], [p1]) if z < 0 else ([head, int(z), tail], [p1, p2]) for z in middle[:max_paths]]
+            out.append({"rule": self._rule_text(q, p1, p2), "q": q, "p1": p1, "p2": p2, "confidence": c,
+                        "paths": paths, "more": max(0, len(middle) - max_paths)})
+        return sorted(out, key=lambda w: -w["confidence"])
+
     def explain(self, head: int, relation: int, tail: int, max_paths: int = 3) -> list[tuple[str, float]]:
         """Why ``(head, relation, tail)`` is plausible: each firing rule as
         ``(path description, confidence)``, most confident first; ``[]`` when no rule fires.
@@ -261,24 +284,15 @@ class PathRules(LinkPredictor):
             head, relation, tail: entity and relation indices.
             max_paths: witness paths shown per rule. (default: :obj:`3`)
         """
-        self._check(torch.tensor([head, tail]), "entity")
-        self._check_rel(torch.tensor([relation]))
-        mats, out = self._matrices(), []
-        for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
-            if q != relation:
-                continue
-            if p2 < 0:
-                if mats[p1][head, tail]:
-                    out.append((f"{self._name(head)} {self._arrow(p1)} {self._name(tail)}  "
-                                f"({self._rule_text(q, p1, p2)})", c))
-                continue
-            middle = np.intersect1d(mats[p1][head].indices, mats[p2].T.tocsr()[tail].indices)
-            if middle.size:
-                paths = "; ".join(f"{self._name(head)} {self._arrow(p1)} {self._name(int(z))} "
-                                  f"{self._arrow(p2)} {self._name(tail)}" for z in middle[:max_paths])
-                more = f" (+{middle.size - max_paths} more)" if middle.size > max_paths else ""
-                out.append((f"{paths}{more}  ({self._rule_text(q, p1, p2)})", c))
-        return sorted(out, key=lambda x: -x[1])
+        return [(self.describe_witness(w), w["confidence"]) for w in self.witnesses(head, relation, tail, max_paths)]
+
+    def describe_witness(self, w: dict[str, Any], name: Any = None) -> str:
+        """One line for a witness of :meth:`witnesses` (``name``: entity index -> text)."""
+        name = name or self._name
+        paths = "; ".join(" ".join([name(nodes[0])] + [f"{self._arrow(p)} {name(n)}" for p, n in zip(steps, nodes[1:])])
+                          for nodes, steps in w["paths"])
+        more = f" (+{w['more']} more)" if w["more"] else ""
+        return f"{paths}{more}  ({w['rule']})"
 
     def _rel_name(self, p: int) -> str:
         r = p % self.num_relations
