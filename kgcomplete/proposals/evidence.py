@@ -70,9 +70,9 @@ def _neighbour_reason(graph: KGraph, head: int, relation: int, tail: int, cite: 
     has = set(t[(t[:, 1] == relation) & (t[:, 2] == tail)][:, 0].tolist())
     out_edges, in_edges = t[t[:, 0] == head], t[t[:, 2] == head]
     first: dict[int, tuple[int, bool]] = {}   # neighbour -> (relation, head is its start)
-    for h_, r_, t_ in out_edges.tolist():
+    for _, r_, t_ in out_edges.tolist():
         first.setdefault(t_, (r_, True))
-    for h_, r_, t_ in in_edges.tolist():
+    for h_, r_, _ in in_edges.tolist():
         first.setdefault(h_, (r_, False))
     first.pop(head, None)
     first.pop(tail, None)
