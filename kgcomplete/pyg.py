@@ -17,10 +17,12 @@ Example:
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data, HeteroData
 
 __all__ = ["Data", "HeteroData", "scatter"]
 
