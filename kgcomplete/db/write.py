@@ -42,7 +42,7 @@ from tqdm.auto import tqdm
 from kgcomplete.config import GraphSettings
 from kgcomplete.db.connect import quote
 from kgcomplete.errors import Stopped
-from kgcomplete.records import Reason, Suggestion, reason_properties
+from kgcomplete.records import STEP_PROPERTIES, Reason, Suggestion, reason_properties
 
 METADATA = {"app": "kgcomplete", "op": "writeback"}
 
@@ -151,7 +151,7 @@ def _statements(graph: GraphSettings) -> tuple[str, str, str]:
     update = (
         "UNWIND $rows AS row MATCH (a)-[s:SUGGESTED {id: row.id}]->(b) USING INDEX s:SUGGESTED(id) "
         f"WHERE s.status = 'pending' AND {no_real} "
-        "SET s += row, s.run_id = $run_id, s.updated_at = $now "
+        f"SET s += row, {_OPTIONAL_SET}, s.run_id = $run_id, s.updated_at = $now "
         "RETURN count(s) AS n")
     create = (
         f"UNWIND $rows AS row MATCH (a{label} {{{key}: row.head_key}}) MATCH (b{label} {{{key}: row.tail_key}}) "
@@ -199,8 +199,12 @@ def _row(s: Suggestion, key_property: str) -> dict[str, Any]:
            "head_name": s.head_name, "tail_name": s.tail_name, "type_name": s.type_name,
            "score": float(s.score), "probability": float(s.probability), "rank": int(s.rank),
            "evidence": list(s.evidence), "caption": s.caption(), "model": s.model, "key_property": key_property}
-    # every evidence property, always: a refreshed suggestion keeps none of its old paths
     row.update(reason_properties(s.reasons or [Reason(text, "text", 0.0) for text in s.evidence]))
-    return row
+    # empty ones are not written (a refresh removes them: _OPTIONAL_SET sets them to null)
+    return {k: v for k, v in row.items() if k not in OPTIONAL or v}
+
+
+OPTIONAL = (*STEP_PROPERTIES, "head_name", "tail_name", "type_name")
+_OPTIONAL_SET = ", ".join(f"s.{k} = row.{k}" for k in OPTIONAL)
 
 
