@@ -14,6 +14,7 @@ lint: venv
 	.venv/bin/mypy
 
 test: lint
+	@scripts/test-deps.sh
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

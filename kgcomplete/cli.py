@@ -321,9 +321,19 @@ def review_list(ctx: typer.Context, limit: Annotated[int, typer.Option(min=1, he
     """Pending suggestions, most probable first (or all suggestions of one node)."""
     review = _conn(ctx, config, uri, username, database).client().review
     if node:
-        _table(review.for_node(node), ["id", "head", "type", "tail", "status", "probability", "evidence"])
+        _table(_named(review.for_node(node)), ["id", "head", "type", "tail", "status", "probability", "evidence"])
     else:
-        _table(review.pending(limit=limit, type=type), ["id", "head", "type", "tail", "probability", "evidence"])
+        _table(_named(review.pending(limit=limit, type=type)), ["id", "head", "type", "tail", "probability", "evidence"])
+
+
+def _named(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Names beside keys: ``India Q668``, ``P530 diplomatic relation`` (where the data has names)."""
+    for r in rows:
+        for col in ("head", "type", "tail"):
+            name = r.get(f"{col}_name")
+            if name and name != r[col]:
+                r[col] = f"{name} {r[col]}" if col != "type" else f"{r[col]} {name}"
+    return rows
 
 
 @review_app.command("accept")
@@ -406,11 +416,22 @@ def review_stats(ctx: typer.Context,
 
 
 @app.command("guide")
-def guide(port: Annotated[int, typer.Option(help="port on localhost")] = 8001) -> None:
-    """Serve the reviewers' Neo4j Browser guide and style on localhost until Ctrl-C."""
+def guide(ctx: typer.Context, port: Annotated[int, typer.Option(help="port on localhost")] = 8001,
+          config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
+    """Serve the reviewers' Neo4j Browser guide and style on localhost until Ctrl-C.
+
+    The style captions nodes with the settings' name and key properties and, when the
+    database answers, draws every label of its nodes in the style's colours."""
     from kgcomplete.server.browser import serve
 
-    server = serve(port)
+    state = _conn(ctx, config, uri, username, database)
+    graph = state.settings().graph
+    labels: list[str] = []
+    try:
+        labels = state.client().labels()
+    except KGCompleteError as e:
+        typer.echo(f"(no labels from the database, so Browser may colour some labels itself: {e})", err=True)
+    server = serve(port, key_property=graph.key_property, name_property=graph.name_property, labels=labels)
     typer.echo(f"In Neo4j Browser run:\n  :play http://localhost:{port}/review.html\n"
                f"  :style http://localhost:{port}/style.grass\n(Ctrl-C stops)")
     try:

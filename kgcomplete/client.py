@@ -100,6 +100,13 @@ class Client:
         with translate_errors(self.settings.neo4j):
             return review.runs(self.driver, limit=limit, job=job, database=self.database)
 
+    def labels(self) -> list[str]:
+        """The node labels of the database."""
+        with translate_errors(self.settings.neo4j):
+            records, _, _ = self.driver.execute_query("CALL db.labels() YIELD label RETURN label",
+                                                      database_=self.database)
+        return [r["label"] for r in records]
+
     def decisions(self) -> feedback.Decisions:
         """Every suggestion grouped by status: what the next run learns from."""
         with translate_errors(self.settings.neo4j):

@@ -77,7 +77,9 @@ def _node_match(graph: GraphSettings, var: str) -> str:
 
 def _pull_all(tx: neo4j.ManagedTransaction, graph: GraphSettings, params: dict, progress: bool):
     node_q = f"MATCH {_node_match(graph, 'n')} WHERE {_NODE_FILTER.format(v='n')} {_NODE_RETURN}"
-    nodes = [r.values() for r in tqdm(tx.run(node_q, params), desc="pull nodes", unit="node",
+    # the count store's figure (an upper bound: before the filters) gives the bar its ETA
+    total = tx.run(f"MATCH {_node_match(graph, 'n')} RETURN count(n) AS n").single(strict=True)["n"] if progress else None
+    nodes = [r.values() for r in tqdm(tx.run(node_q, params), desc="pull nodes", unit="node", total=total,
                                        disable=not progress or None, leave=False)]
     edge_q = (f"MATCH {_node_match(graph, 'a')} WHERE {_NODE_FILTER.format(v='a')} "
               f"CALL (a) {{ MATCH (a)-[r]->{_node_match(graph, 'b')} "

@@ -4,7 +4,11 @@ A run is one ``:KGCRun`` node (id, times, status, model, parameters, metrics, co
 suggestion is one ``SUGGESTED`` relationship between two existing nodes, found by the
 configured key property, with ``id`` (stable: a hash of head key, type and tail key),
 ``type``, ``score``, ``probability``, ``rank``, ``evidence``, ``model``, ``run_id``,
-``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key`` and ``tail_key``.
+``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key``, ``tail_key``, the display
+names ``head_name``, ``tail_name``, ``type_name``, and the structured reasons of
+:func:`~kgcomplete.records.reason_properties` (``evidence_kind``, ``evidence_confidence``,
+``evidence_step_*``: the real relationships each reason cites) with ``key_property``, the node
+property their keys are values of.
 
 Writes are batched ``UNWIND`` transactions, a few at once. Each batch looks up which of its
 suggestions exist, refreshes those that are pending (score, probability, rank, evidence,
@@ -38,7 +42,7 @@ from tqdm.auto import tqdm
 from kgcomplete.config import GraphSettings
 from kgcomplete.db.connect import quote
 from kgcomplete.errors import Stopped
-from kgcomplete.records import Suggestion
+from kgcomplete.records import STEP_PROPERTIES, Reason, Suggestion, reason_properties
 
 METADATA = {"app": "kgcomplete", "op": "writeback"}
 
@@ -89,7 +93,7 @@ def write_suggestions(driver: neo4j.Driver, run_id: str, suggestions: Sequence[S
     report = WriteReport(skipped=len(suggestions) - len(unique))   # duplicates in the input
 
     def write(batch: list[Suggestion]) -> tuple[int, int, int]:
-        rows = [_row(s) for s in batch]   # here, so that it overlaps the other writers' round trips
+        rows = [_row(s, graph.key_property) for s in batch]   # here, so that it overlaps the other writers' round trips
         with driver.session(database=database) as session:
             for attempt in range(3):
                 try:
@@ -147,9 +151,7 @@ def _statements(graph: GraphSettings) -> tuple[str, str, str]:
     update = (
         "UNWIND $rows AS row MATCH (a)-[s:SUGGESTED {id: row.id}]->(b) USING INDEX s:SUGGESTED(id) "
         f"WHERE s.status = 'pending' AND {no_real} "
-        "SET s.score = row.score, s.probability = row.probability, s.rank = row.rank, "
-        "  s.evidence = row.evidence, s.caption = row.caption, s.model = row.model, "
-        "  s.run_id = $run_id, s.updated_at = $now "
+        f"SET s += row, {_OPTIONAL_SET}, s.run_id = $run_id, s.updated_at = $now "
         "RETURN count(s) AS n")
     create = (
         f"UNWIND $rows AS row MATCH (a{label} {{{key}: row.head_key}}) MATCH (b{label} {{{key}: row.tail_key}}) "
@@ -190,10 +192,19 @@ def _count_batch(tx: neo4j.ManagedTransaction, run_id: str, created: int, update
            id=run_id, c=created, u=updated, s=n - created - updated).consume()
 
 
-def _row(s: Suggestion) -> dict[str, Any]:
-    """A suggestion's properties, as written (``head_key`` and ``tail_key`` also find the nodes)."""
-    return {"id": suggestion_id(s.head, s.type, s.tail), "type": s.type, "head_key": s.head, "tail_key": s.tail,
-            "score": float(s.score), "probability": float(s.probability), "rank": int(s.rank),
-            "evidence": list(s.evidence), "caption": s.caption(), "model": s.model}
+def _row(s: Suggestion, key_property: str) -> dict[str, Any]:
+    """A suggestion's properties, as written (``head_key`` and ``tail_key`` also find the nodes;
+    ``key_property`` names the node property that the keys of the cited paths are values of)."""
+    row = {"id": suggestion_id(s.head, s.type, s.tail), "type": s.type, "head_key": s.head, "tail_key": s.tail,
+           "head_name": s.head_name, "tail_name": s.tail_name, "type_name": s.type_name,
+           "score": float(s.score), "probability": float(s.probability), "rank": int(s.rank),
+           "evidence": list(s.evidence), "caption": s.caption(), "model": s.model, "key_property": key_property}
+    row.update(reason_properties(s.reasons or [Reason(text, "text", 0.0) for text in s.evidence]))
+    # empty ones are not written (a refresh removes them: _OPTIONAL_SET sets them to null)
+    return {k: v for k, v in row.items() if k not in OPTIONAL or v}
+
+
+OPTIONAL = (*STEP_PROPERTIES, "head_name", "tail_name", "type_name")
+_OPTIONAL_SET = ", ".join(f"s.{k} = row.{k}" for k in OPTIONAL)
 
 

@@ -44,7 +44,10 @@ def entity_id(p: EntityProposal) -> str:
 
 
 def caption(p: EntityProposal) -> str:
-    return f"new {p.label or 'entity'} {p.probability:.2f}"
+    """Its Browser caption: the proposed label and its most probable relationship's neighbour,
+    e.g. ``Country? near usa``."""
+    best = max(p.relations, key=lambda r: r.probability, default=None)
+    return f"{p.label or 'entity'}?" + (f" near {best.neighbour}" if best is not None else "")
 
 
 @dataclass
@@ -108,7 +111,7 @@ def _row(p: EntityProposal, pid: str) -> dict[str, Any]:
         rels.append({"id": rid, "neighbour": r.neighbour, "out": out, "type": r.relation,
                      "probability": float(r.probability), "rank": rank,
                      "head": pid if out else r.neighbour, "tail": r.neighbour if out else pid,
-                     "caption": f"{r.relation} {r.probability:.2f}"})
+                     "caption": f"{r.relation}? {r.probability:.0%}"})
     return {"id": pid, "label": p.label, "probability": float(p.probability),
             "label_probability": float(p.label_probability), "novelty": float(p.novelty), "support": int(p.support),
             "anchor": p.anchor, "closest": p.closest, "evidence": list(p.evidence)[:3], "caption": caption(p),

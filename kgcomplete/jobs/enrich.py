@@ -156,12 +156,17 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                    min_probability=p.min_probability, max_total=p.max_total,
                                    type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()})
-            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed)
+            echo(f"calibrating on {valid.num_triples} held-out relationships ...")
+            result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed,
+                                                       progress=progress)
             if p.learn_from_reviews:
                 result.calibrator = result.calibrator.with_feedback(seen.outcomes)
+            echo(f"calibrated in {time.perf_counter() - t0:.0f} s; searching candidates of "
+                 f"{len(p.relationship_types) or graph.num_relations} relationship types ...")
             result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
-                                         exclude=seen.pending + seen.rejected, model_name=m.name)
+                                         exclude=seen.pending + seen.rejected, model_name=m.name, progress=progress)
             clock["suggest"] = time.perf_counter() - t0
+            echo(f"{len(result.suggestions)} suggestions with their evidence in {clock['suggest']:.0f} s; writing back ...")
             checkpoint("writing")
             t0 = time.perf_counter()
             result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
@@ -169,6 +174,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             clock["write"] = time.perf_counter() - t0
         if g.enabled:
             checkpoint("proposing entities")
+            echo(f"training the node generator on {graph.num_entities} entities ...")
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
             result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,

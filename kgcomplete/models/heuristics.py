@@ -109,6 +109,9 @@ class AdamicAdar(_Neighbourhood):
         return np.where(deg > 1, 1.0 / np.log(np.maximum(deg, 2)), 0.0).astype(np.float32)
 
 
+DENSE_CELLS = 20_000_000  # PathRules keeps dense adjacency up to this many cells (bytes)
+
+
 class PathRules(LinkPredictor):
     r"""Relation-path rules of length one and two, mined from the training graph, in the
     spirit of AnyBURL (Meilicke et al., 2019, `Anytime Bottom-Up Rule Learning for
@@ -145,6 +148,7 @@ class PathRules(LinkPredictor):
         self.register_buffer("rule_index", torch.zeros(0, 3, dtype=torch.long))
         self.register_buffer("rule_confidence", torch.zeros(0))
         self._mats: list[sp.csr_matrix] | None = None
+        self._dense_mats: np.ndarray | None = None
 
     # ------------------------------------------------------------------ mining
     def _matrices(self) -> list[sp.csr_matrix]:
@@ -160,7 +164,7 @@ class PathRules(LinkPredictor):
         ``A_p1 @ [A_0 | ... | A_2R-1]`` gives the pairs every body ``(p1, p2)`` connects; the
         training triples on those pairs are counted by binary search, all ``p2`` at once."""
         self.edges = torch.as_tensor(graph.triples, dtype=torch.long).clone()
-        self._mats = None
+        self._mats, self._dense_mats = None, None
         mats, R, N = self._matrices(), self.num_relations, self.num_entities
         t = np.asarray(graph.triples, dtype=np.int64)
         order = np.argsort(t[:, 0] * N + t[:, 2], kind="stable")
@@ -226,18 +230,29 @@ class PathRules(LinkPredictor):
                 np.add.at(log_miss, (rows[reach.row], reach.col), np.log1p(-min(float(c), 1 - 1e-6)))
         return torch.from_numpy((1.0 - np.exp(log_miss)).astype(np.float32)).to(entity.device)
 
+    def _dense(self) -> np.ndarray | None:
+        """``(2R, N, N)`` boolean adjacency of every (inverse) relation when it is small
+        (at most ``DENSE_CELLS`` cells): on small graphs, indexing it costs microseconds per
+        rule where a sparse matrix costs a millisecond."""
+        if self._dense_mats is None and 2 * self.num_relations * self.num_entities ** 2 <= DENSE_CELLS:
+            self._dense_mats = np.stack([m.toarray() != 0 for m in self._matrices()])
+        return self._dense_mats
+
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         """The same noisy-or as :meth:`score_queries`, computed pair by pair, so memory grows
         with the number of pairs, not of entities (relations ``>= num_relations`` are the
         reciprocal queries)."""
-        mats, R = self._matrices(), self.num_relations
+        mats, R, dense = self._matrices(), self.num_relations, self._dense()
         ent, rel, tgt = (v.cpu().numpy() for v in (entity, relation, target))
         log_miss = np.zeros(len(ent))
         for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
             rows = np.flatnonzero(rel == q)
             if rows.size == 0:
                 continue
-            if p2 < 0:
+            if dense is not None:
+                e, t = ent[rows], tgt[rows]
+                fired = dense[p1][e, t] if p2 < 0 else (dense[p1][e] & dense[(p2 + R) % (2 * R)][t]).any(axis=1)
+            elif p2 < 0:
                 fired = np.asarray(mats[p1][ent[rows], tgt[rows]]).ravel() != 0
             else:  # a middle node Z with p1(entity, Z) and p2(Z, target), i.e. p2^-1(target, Z)
                 fired = mats[p1][ent[rows]].multiply(mats[(p2 + R) % (2 * R)][tgt[rows]]).getnnz(axis=1) > 0
@@ -253,6 +268,32 @@ class PathRules(LinkPredictor):
                 out.append({"rule": self._rule_text(q, p1, p2), "relation": q, "confidence": c})
         return sorted(out, key=lambda d: -d["confidence"])
 
+    def witnesses(self, head: int, relation: int, tail: int, max_paths: int = 3) -> list[dict[str, Any]]:
+        """The rules that fire on ``(head, relation, tail)``, most confident first, with the
+        paths that make them fire: ``{"rule", "q", "p1", "p2", "confidence", "paths", "more"}``
+        where each path is ``(nodes, steps)``: entity indices from head to tail and body
+        relations (``p >= num_relations``: walked against the relationship's direction);
+        at most ``max_paths`` per rule, ``more`` counts the others."""
+        self._check(torch.tensor([head, tail]), "entity")
+        self._check_rel(torch.tensor([relation]))
+        mats, R, dense, out = self._matrices(), self.num_relations, self._dense(), []
+        for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
+            if q != relation:
+                continue
+            if p2 < 0:
+                fires = dense[p1][head, tail] if dense is not None else mats[p1][head, tail]
+                middle: list[int] = [-1] if fires else []
+            elif dense is not None:   # Z with p1(head, Z) and p2(Z, tail), i.e. p2^-1(tail, Z)
+                middle = np.flatnonzero(dense[p1][head] & dense[(p2 + R) % (2 * R)][tail]).tolist()
+            else:
+                middle = np.intersect1d(mats[p1][head].indices, mats[(p2 + R) % (2 * R)][tail].indices).tolist()
+            if not middle:
+                continue
+            paths = [([head, tail], [p1]) if z < 0 else ([head, int(z), tail], [p1, p2]) for z in middle[:max_paths]]
+            out.append({"rule": self._rule_text(q, p1, p2), "q": q, "p1": p1, "p2": p2, "confidence": c,
+                        "paths": paths, "more": max(0, len(middle) - max_paths)})
+        return sorted(out, key=lambda w: -w["confidence"])
+
     def explain(self, head: int, relation: int, tail: int, max_paths: int = 3) -> list[tuple[str, float]]:
         """Why ``(head, relation, tail)`` is plausible: each firing rule as
         ``(path description, confidence)``, most confident first; ``[]`` when no rule fires.
@@ -261,24 +302,15 @@ class PathRules(LinkPredictor):
             head, relation, tail: entity and relation indices.
             max_paths: witness paths shown per rule. (default: :obj:`3`)
         """
-        self._check(torch.tensor([head, tail]), "entity")
-        self._check_rel(torch.tensor([relation]))
-        mats, out = self._matrices(), []
-        for (q, p1, p2), c in zip(self.rule_index.tolist(), self.rule_confidence.tolist()):
-            if q != relation:
-                continue
-            if p2 < 0:
-                if mats[p1][head, tail]:
-                    out.append((f"{self._name(head)} {self._arrow(p1)} {self._name(tail)}  "
-                                f"({self._rule_text(q, p1, p2)})", c))
-                continue
-            middle = np.intersect1d(mats[p1][head].indices, mats[p2].T.tocsr()[tail].indices)
-            if middle.size:
-                paths = "; ".join(f"{self._name(head)} {self._arrow(p1)} {self._name(int(z))} "
-                                  f"{self._arrow(p2)} {self._name(tail)}" for z in middle[:max_paths])
-                more = f" (+{middle.size - max_paths} more)" if middle.size > max_paths else ""
-                out.append((f"{paths}{more}  ({self._rule_text(q, p1, p2)})", c))
-        return sorted(out, key=lambda x: -x[1])
+        return [(self.describe_witness(w), w["confidence"]) for w in self.witnesses(head, relation, tail, max_paths)]
+
+    def describe_witness(self, w: dict[str, Any], name: Any = None) -> str:
+        """One line for a witness of :meth:`witnesses` (``name``: entity index -> text)."""
+        name = name or self._name
+        paths = "; ".join(" ".join([name(nodes[0])] + [f"{self._arrow(p)} {name(n)}" for p, n in zip(steps, nodes[1:])])
+                          for nodes, steps in w["paths"])
+        more = f" (+{w['more']} more)" if w["more"] else ""
+        return f"{paths}{more}  ({w['rule']})"
 
     def _rel_name(self, p: int) -> str:
         r = p % self.num_relations
@@ -299,4 +331,4 @@ class PathRules(LinkPredictor):
 
     def load_state(self, state: dict[str, Tensor]) -> None:
         super().load_state(state)
-        self._mats = None
+        self._mats, self._dense_mats = None, None

@@ -157,7 +157,7 @@ class Calibrator:
     @classmethod
     def fit_heldout(cls, model: LinkPredictor, train: KGraph, heldout: KGraph, policy: SuggestPolicy | None = None,
                     *, max_anchors: int = 2000, seed: int = 0, use_rules: bool = True,
-                    priors: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0)) -> Calibrator:
+                    priors: Sequence[float] = (1.0, 3.0, 10.0, 30.0, 100.0), progress: bool = False) -> Calibrator:
         """Fit on exactly the decision it calibrates: :func:`suggest` is run on ``train``
         (with ``policy``; at most ``max_anchors`` random anchors per type and direction),
         and each candidate is labelled true if it is a ``heldout`` edge. With ``use_rules``
@@ -169,12 +169,14 @@ class Calibrator:
         in two halves at random. The per-type prior is the one of ``priors`` whose
         calibrator, fitted on one half, gives the other the lowest log loss (both ways
         round); the ECE is measured on one half with a calibrator fitted on the other; the
-        returned calibrator is fitted on all candidates."""
+        returned calibrator is fitted on all candidates. ``progress``: a bar (count, ETA)
+        over the candidate search."""
         if heldout.num_triples == 0:
             raise GraphError("calibration needs held-out edges, and the held-out split is empty")
         policy = policy or SuggestPolicy()
         rng = np.random.default_rng(seed)
-        found = find_candidates(model, train, policy, train.known(), max_anchors=max_anchors, rng=rng)
+        found = find_candidates(model, train, policy, train.known(), max_anchors=max_anchors, rng=rng,
+                                progress=progress)
         truth = heldout.known()
         trips = list(found)
         scores = np.array([found[t][0] for t in trips], dtype=np.float64)

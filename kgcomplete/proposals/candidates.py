@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
@@ -73,11 +74,12 @@ def allowed_entities(graph: KGraph, relation: int, side: int,
 
 @torch.no_grad()
 def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, blocked: set[tuple[int, int, int]], *,
-                max_anchors: int | None = None, rng: np.random.Generator | None = None, batch_size: int = 512
-                ) -> dict[tuple[int, int, int], tuple[float, int]]:
+                max_anchors: int | None = None, rng: np.random.Generator | None = None, batch_size: int = 512,
+                progress: bool = False) -> dict[tuple[int, int, int], tuple[float, int]]:
     """``{(head, type, tail): (score, best rank)}``: each type-consistent anchor's best
     ``policy.top_k`` unblocked candidates, asked in both directions (at most
-    ``max_anchors`` random anchors per type and direction)."""
+    ``max_anchors`` random anchors per type and direction). ``progress``: a bar over the
+    relationship types, with an ETA."""
     model.eval()
     r_index = graph.relation_index()
     for what, names in (("suggest", policy.relation_types or []), ("constrain", list(policy.type_constraints))):
@@ -87,7 +89,8 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
                              f"{', '.join(graph.relations[:10])}")
     N = graph.num_entities
     found: dict[tuple[int, int, int], tuple[float, int]] = {}
-    for name in policy.relation_types or list(graph.relations):
+    for name in tqdm(policy.relation_types or list(graph.relations), desc="candidates", unit="type",
+                     disable=not progress or None, leave=False):
         r = r_index[name]
         override = policy.type_constraints.get(name)
         ok_head, ok_tail = allowed_entities(graph, r, 0, override), allowed_entities(graph, r, 2, override)

@@ -1,8 +1,10 @@
 """Evidence: short reasons an analyst can check in the graph, and the path rules behind them.
 
-A suggestion's evidence is up to three lines: firing path rules with their confidence
-(:class:`~kgcomplete.models.heuristics.PathRules`), and neighbours of the head that have
-the same relationship to the tail. The rule scores also feed the calibration.
+A suggestion's evidence is up to three reasons (:class:`~kgcomplete.records.Reason`): firing
+path rules with their confidence (:class:`~kgcomplete.models.heuristics.PathRules`), and
+neighbours of the head that have the same relationship to the tail. Each reason cites the
+real paths it rests on (node keys, relationship types, directions), so Neo4j Browser can draw
+exactly those. The rule scores also feed the calibration.
 
 Example:
     >>> rules = mine_rules(graph)                                       # doctest: +SKIP
@@ -16,6 +18,7 @@ import torch
 
 from kgcomplete.graph import KGraph
 from kgcomplete.models.heuristics import PathRules
+from kgcomplete.records import CitedPath, Reason
 
 
 def mine_rules(graph: KGraph) -> PathRules:
@@ -33,15 +36,54 @@ def rule_scores(rules: PathRules, trips: np.ndarray) -> np.ndarray:
 
 def evidence(graph: KGraph, rules: PathRules, head: int, relation: int, tail: int, limit: int = 3) -> list[str]:
     """Up to ``limit`` short reasons for ``(head, relation, tail)`` an analyst can check."""
-    out = [f"{text} [confidence {conf:.2f}]" for text, conf in rules.explain(head, relation, tail, max_paths=2)]
+    return [r.text for r in reasons(graph, rules, head, relation, tail, limit)]
+
+
+def reasons(graph: KGraph, rules: PathRules, head: int, relation: int, tail: int, limit: int = 3,
+            max_paths: int = 2) -> list[Reason]:
+    """Up to ``limit`` reasons for ``(head, relation, tail)``: the firing path rules, most
+    confident first (each citing at most ``max_paths`` of the paths that make it fire), then
+    the head's neighbours that have ``relation`` to the tail (citing up to three of them)."""
+    out = []
+    for w in rules.witnesses(head, relation, tail, max_paths=max_paths)[:limit]:
+        paths = [_cited(graph, nodes, steps) for nodes, steps in w["paths"]]
+        text = rules.describe_witness(w, graph.display_name)
+        out.append(Reason(f"{text} [confidence {w['confidence']:.2f}]", "rule", float(w["confidence"]), paths))
     if len(out) < limit:
-        mask = graph.triples[:, 1] == relation
-        has = set(graph.triples[mask & (graph.triples[:, 2] == tail)][:, 0].tolist())
-        t = graph.triples
-        nbrs = set(t[t[:, 0] == head][:, 2].tolist()) | set(t[t[:, 2] == head][:, 0].tolist())
-        shared = sorted(nbrs & has)[:3]
-        if shared:
-            who = ", ".join(graph.display_name(x) for x in shared)
-            out.append(f"neighbours of {graph.display_name(head)} with {graph.relations[relation]} -> "
-                       f"{graph.display_name(tail)}: {who}")
+        neighbours = _neighbour_reason(graph, head, relation, tail)
+        if neighbours is not None:
+            out.append(neighbours)
     return out[:limit]
+
+
+def _cited(graph: KGraph, nodes: list[int], steps: list[int]) -> CitedPath:
+    """A rule witness (entity indices, body relations ``p``; ``p >= R`` walks backwards) in keys."""
+    R = graph.num_relations
+    return CitedPath([graph.entities[n] for n in nodes], [graph.relations[p % R] for p in steps],
+                     [p < R for p in steps])
+
+
+def _neighbour_reason(graph: KGraph, head: int, relation: int, tail: int, cite: int = 3) -> Reason | None:
+    """Neighbours of the head that have ``relation`` to the tail, each cited by one path
+    ``head -[any]- neighbour -[relation]-> tail``; confidence: their share of the head's neighbours."""
+    t = graph.triples
+    has = set(t[(t[:, 1] == relation) & (t[:, 2] == tail)][:, 0].tolist())
+    out_edges, in_edges = t[t[:, 0] == head], t[t[:, 2] == head]
+    first: dict[int, tuple[int, bool]] = {}   # neighbour -> (relation, head is its start)
+    for _, r_, t_ in out_edges.tolist():
+        first.setdefault(t_, (r_, True))
+    for h_, r_, _ in in_edges.tolist():
+        first.setdefault(h_, (r_, False))
+    first.pop(head, None)
+    first.pop(tail, None)
+    shared = sorted(set(first) & has)
+    if not shared:
+        return None
+    paths = [CitedPath([graph.entities[head], graph.entities[z], graph.entities[tail]],
+                       [graph.relations[first[z][0]], graph.relations[relation]], [first[z][1], True])
+             for z in shared[:cite]]
+    who = ", ".join(graph.display_name(z) for z in shared[:cite]) + (f" (+{len(shared) - cite} more)"
+                                                                      if len(shared) > cite else "")
+    text = (f"neighbours of {graph.display_name(head)} with {graph.relations[relation]} -> "
+            f"{graph.display_name(tail)}: {who}")
+    return Reason(text, "neighbours", len(shared) / len(first), paths)

@@ -15,13 +15,14 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import PathRules
 from kgcomplete.proposals.calibration import Calibrator
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
-from kgcomplete.proposals.evidence import evidence, mine_rules, rule_scores
+from kgcomplete.proposals.evidence import mine_rules, reasons, rule_scores
 from kgcomplete.records import Suggestion
 
 Triple = tuple[str, str, str]
@@ -32,15 +33,16 @@ __all__ = ["Calibrator", "SuggestPolicy", "suggest"]
 @torch.no_grad()
 def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy: SuggestPolicy | None = None,
             *, exclude: Sequence[Triple] = (), model_name: str | None = None, rules: PathRules | None = None,
-            explain: bool = True, batch_size: int = 512) -> list[Suggestion]:
+            explain: bool = True, batch_size: int = 512, progress: bool = False) -> list[Suggestion]:
     """Top candidates of ``model`` on ``graph`` (its training vocabulary), filtered,
     calibrated and (with ``explain``) given evidence; most probable first. ``exclude``
     holds (head key, type, tail key) that must not be proposed (pending and rejected
     suggestions). ``rules`` (mined from ``graph`` when needed and not given) feed the
-    evidence and, when the calibrator weighs them, the probabilities."""
+    evidence and, when the calibrator weighs them, the probabilities. ``progress`` shows bars
+    (count and ETA) for the candidate search and the evidence."""
     policy = policy or SuggestPolicy()
     blocked = graph.known() | set(map(tuple, graph.index_triples(exclude).tolist()))
-    found = find_candidates(model, graph, policy, blocked, batch_size=batch_size)
+    found = find_candidates(model, graph, policy, blocked, batch_size=batch_size, progress=progress)
     if not found:
         return []
     trips = np.array(list(found), dtype=np.int64)
@@ -54,10 +56,14 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
     order = order[probs[order] >= policy.min_probability][: policy.max_total]
     label = model_name or type(model).__name__
     out = []
-    for i in order.tolist():
+    names = graph.names or [""] * graph.num_entities
+    for i in tqdm(order.tolist(), desc="evidence", unit="suggestion", disable=not (progress and explain) or None,
+                  leave=False):
         h, r, t = trips[i].tolist()
-        out.append(Suggestion(head=graph.entities[h], type=graph.relations[r], tail=graph.entities[t],
-                              score=float(raw[i]), probability=float(probs[i]), rank=found[(h, r, t)][1],
-                              evidence=evidence(graph, rules, h, r, t) if explain and rules is not None else [],
-                              model=label))
+        why = reasons(graph, rules, h, r, t) if explain and rules is not None else []
+        out.append(Suggestion(head=e[h], type=rel[r], tail=e[t], score=float(raw[i]), probability=float(probs[i]),
+                              rank=found[(h, r, t)][1], model=label, reasons=why,
+                              head_name=names[h] if names[h] != e[h] else "",
+                              tail_name=names[t] if names[t] != e[t] else "",
+                              type_name=graph.relation_labels.get(rel[r], "")))
     return out

@@ -170,7 +170,7 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
                   "seconds": time.perf_counter() - start}
         result.history.append(record)
         result.epochs = epoch
-        bar.set_postfix(loss=f"{record['loss']:.3f}", kl=f"{record['kl']:.1f}")
+        bar.set_postfix(loss=f"{record['loss']:.3g}")   # the KL term alone swings by orders of magnitude
         if max_seconds is not None and record["seconds"] > max_seconds:
             break
         if should_stop is not None and should_stop():

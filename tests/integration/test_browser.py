@@ -9,17 +9,26 @@ import urllib.request
 from conftest import free_port
 
 from kgcomplete.db.review import REVIEW_DIR
-from kgcomplete.server.browser import SLIDES, render_guide, serve
+from kgcomplete.server.browser import SLIDES, render_guide, render_style, serve
 
 
 def test_guide_runs_the_review_statements():
     page = render_guide()
     blocks = [html.unescape(b) for b in re.findall(r'<pre class="pre-scrollable code runnable">(.*?)</pre>', page, re.S)]
-    for _, name, _ in SLIDES:
+    for _, name, _, _ in SLIDES:
         assert (REVIEW_DIR / f"{name}.cypher").read_text().strip() in blocks
-    assert {p.name[:-7] for p in REVIEW_DIR.glob("*.cypher")} == {name for _, name, _ in SLIDES}
+    assert {p.name[:-7] for p in REVIEW_DIR.glob("*.cypher")} == {name for _, name, _, _ in SLIDES}
     params = [b for b in blocks if b.startswith(":param")]
     assert params and all(re.fullmatch(r":param \w+ => .+", p) for p in params)
+    # Browser leaves the editor empty when a block reads `=> null`: no block may
+    assert not any(re.search(r"=>\s*null\b", p) for p in params)
+
+
+def test_style_draws_every_label_like_the_base_label_and_names_beside_keys():
+    style = render_style("qid", "label_en", labels=["Country", "human", "KGCRun"])
+    assert "caption: '{label_en} {qid}'" in style and "{uid}" not in style
+    entity = style.split("node.Entity {")[1].split("}")[0]
+    assert style.count(entity) == 3   # node.Entity, node.Country and node.human, not KGCRun again
 
 
 def test_guide_and_style_are_served_with_cors():

@@ -96,6 +96,11 @@ def test_demo_runs_the_loop_on_its_own_server(tmp_path, monkeypatch):
     lines: list[str] = []
     try:
         run_demo(home=tmp_path / "neo4j", bolt_port=bolt, http_port=http, echo=lines.append)
+        # `neo4j status` reports the ports this instance was started on, not the defaults
+        status = runner.invoke(app, ["neo4j", "status", "--dir", str(tmp_path / "neo4j")])
+        assert status.exit_code == 0, status.output
+        assert f"bolt://127.0.0.1:{bolt}" in status.output and f"127.0.0.1:{http}/browser/" in status.output
+        assert "7687" not in status.output.replace(str(bolt), "") and ":7474" not in status.output
     finally:
         LocalNeo4j(tmp_path / "neo4j").stop()
     text = "\n".join(lines)

@@ -14,7 +14,7 @@ from kgcomplete.db.load import LoadInput, load_triples
 from kgcomplete.db.runs import fail_run, finish_run, start_run
 from kgcomplete.db.write import suggestion_id, write_suggestions
 from kgcomplete.errors import Neo4jConnectionError
-from kgcomplete.records import Suggestion
+from kgcomplete.records import CitedPath, Reason, Suggestion, reasons_from_properties
 from kgcomplete.server.local import LocalNeo4j
 
 ODD_TYPE = "we`ird {type} 'é'"
@@ -54,6 +54,25 @@ def test_write_run_and_properties(graph_db, settings):
     r = graph_db.execute_query("MATCH (r:KGCRun {id: $id}) RETURN r", id=run, database_="neo4j").records[0]["r"]
     assert r["status"] == "completed" and r["written"] == 1 and r["skipped"] == 1 and r["metric_mrr"] == 0.5
     assert count(graph_db, "MATCH ()-[r]->() WHERE type(r) = $t RETURN count(r)", t=ODD_TYPE) == 0
+
+
+def test_reasons_are_written_as_data_and_a_refresh_replaces_them(graph_db, settings):
+    cited = Reason("n1 -NEXT-> n2 -NEXT-> n3", "rule", 0.7, [CitedPath(["n1", "n2", "n3"], ["NEXT", "NEXT"], [True, True])])
+    back = Reason("n3 <-NEXT- n2 ... n1", "rule", 0.4, [CitedPath(["n3", "n2"], ["NEXT"], [False])])
+    first = Suggestion("n1", "LINK", "n3", 1.0, 0.6, 1, model="m", reasons=[cited, back], head_name="one")
+    write_suggestions(graph_db, start_run(graph_db, model="m"), [first], settings.graph, progress=False)
+    props = lambda: graph_db.execute_query("MATCH ()-[s:SUGGESTED]->() RETURN properties(s) AS p",
+                                           database_="neo4j").records[0]["p"]
+    stored = props()
+    assert reasons_from_properties(stored) == [cited, back] and stored["evidence"] == [cited.text, back.text]
+    assert stored["evidence_step_from"] == ["n1", "n2", "n2"] and stored["evidence_step_to"] == ["n2", "n3", "n3"]
+    assert stored["key_property"] == "uid" and stored["head_name"] == "one" and "tail_name" not in stored
+    # the next run proposes it again with other reasons: none of the old paths or names stays
+    again = Suggestion("n1", "LINK", "n3", 1.0, 0.5, 1, model="m", reasons=[Reason("n1 is near n3", "neighbours", 0.2)])
+    write_suggestions(graph_db, start_run(graph_db, model="m"), [again], settings.graph, progress=False)
+    stored = props()
+    assert reasons_from_properties(stored) == [Reason("n1 is near n3", "neighbours", 0.2)]
+    assert not any(k.startswith("evidence_step_") for k in stored) and "head_name" not in stored
 
 
 def test_rerun_updates_instead_of_duplicating(graph_db, settings):

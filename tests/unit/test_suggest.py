@@ -149,3 +149,27 @@ def test_reviews_shift_the_probabilities_of_their_type():
     assert p[3] < 0.5 < p[4]  # the often-rejected tail of a mixed type is learned
     few = base.with_feedback([(("h", "BAD", "t"), 0.7, False)])
     assert 0.3 < few(np.zeros(1), [("x", "BAD", "y")])[0] < 0.5  # one review moves it a little
+
+
+def test_reasons_cite_real_paths_from_head_to_tail_and_survive_the_database_format():
+    from kgcomplete import datasets
+    from kgcomplete.proposals.evidence import mine_rules, reasons
+    from kgcomplete.records import reason_properties, reasons_from_properties
+
+    graph = datasets.load("sample").train
+    real = set(graph.labeled_triples())
+    rules = mine_rules(graph)
+    kinds, checked = set(), 0
+    for h, r, t in [(0, 0, 3), (2, 5, 3), (4, 7, 1), (6, 11, 9), (8, 13, 5), (10, 20, 12)]:
+        why = reasons(graph, rules, h, r, t)
+        for reason in why:
+            kinds.add(reason.kind)
+            assert reason.paths and 0 < reason.confidence <= 1
+            for path in reason.paths:
+                assert path.nodes[0] == graph.entities[h] and path.nodes[-1] == graph.entities[t]
+                assert all(step in real for step in path.steps())   # every cited relationship exists
+                checked += 1
+        props = reason_properties(why)
+        assert all(isinstance(v, list) and not any(isinstance(x, (list, dict)) for x in v) for v in props.values())
+        assert reasons_from_properties(props) == why
+    assert checked > 0 and "rule" in kinds

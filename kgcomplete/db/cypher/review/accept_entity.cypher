@@ -2,10 +2,12 @@
 // its proposed label and the base label, gets the properties you give (at least the key
 // property, which must be new), and each of its pending proposed relationships becomes the
 // real relationship. Relationships you rejected first (reject.cypher) stay rejected.
-// :param id => 'paste an id from entities_pending.cypher'
+// :param id => COLLECT { MATCH (n:SuggestedEntity {status: 'pending'}) RETURN n.id ORDER BY n.probability DESC, n.id LIMIT 1 }[0]
 // :param base_label => 'Entity'
-// :param properties => {uid: 'a-new-key', name: 'Its name'}
-// :param reviewer => 'your name'
+// :param properties => ({uid: 'a-new-key', name: 'Its name'})
+// :param reviewer => 'neo4j-browser'
+// (id: the most probable pending proposed entity, or paste one from entities_pending.cypher;
+// reviewer: your name)
 MATCH (n:SuggestedEntity {id: $id})
 SET n.review_lock = true REMOVE n.review_lock   // lock it, then read its status
 WITH n WHERE n.status = 'pending'

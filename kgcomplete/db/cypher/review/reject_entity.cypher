@@ -1,7 +1,9 @@
 // Reject a proposed entity and its pending relationships. It stays as a rejected
 // proposal: kgcomplete never proposes it (or one nearly like it) again.
-// :param id => 'paste an id from entities_pending.cypher'
-// :param reviewer => 'your name'
+// :param id => COLLECT { MATCH (n:SuggestedEntity {status: 'pending'}) RETURN n.id ORDER BY n.probability DESC, n.id LIMIT 1 }[0]
+// :param reviewer => 'neo4j-browser'
+// (id: the most probable pending proposed entity, or paste one from entities_pending.cypher;
+// reviewer: your name)
 MATCH (n:SuggestedEntity {id: $id})
 SET n.review_lock = true REMOVE n.review_lock   // lock it, then read its status
 WITH n WHERE n.status = 'pending'

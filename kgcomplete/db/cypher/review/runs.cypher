@@ -1,9 +1,9 @@
 // Enrichment runs, newest first: status, what each wrote, its metrics, and why it failed.
 // :param limit => 20
-// :param job => null
-// (job: null for every run, or a job name such as 'nightly')
+// :param job => ''
+// (job: '' for every run, or a job name such as 'nightly')
 MATCH (r:KGCRun)
-WHERE $job IS NULL OR r.job = $job
+WHERE coalesce($job, '') IN ['', r.job]
 RETURN r.id AS run, r.job AS job, r.kind AS kind, r.status AS status, r.model AS model,
        r.started_at AS started, r.finished_at AS finished, r.seconds AS seconds,
        r.written AS written, r.updated AS updated, r.skipped AS skipped,
