@@ -26,12 +26,16 @@ fi
 VENV="$ROOT/.venv"
 LOCK="$ROOT/requirements.lock"
 STAMP="$VENV/.kgc-lock"
-WANT="$( { cat "$LOCK"; "$PYTHON" -V; } | sha256sum | cut -c1-16)"
+# the stamp changes with the lock, the interpreter and how the venv is made (bump SYNC)
+SYNC="compile-bytecode"
+WANT="$( { cat "$LOCK"; "$PYTHON" -V; echo "$SYNC"; } | sha256sum | cut -c1-16)"
 [ -L "$VENV" ] && rm "$VENV"   # earlier bootstraps linked a shared venv here
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   echo "bootstrap: syncing $VENV with requirements.lock (the first time on a machine downloads PyTorch)" >&2
   [ -x "$VENV/bin/python" ] || "$UV" venv -q --python "$PYTHON" "$VENV" >&2
-  "$UV" pip sync -q --python "$VENV/bin/python" "$LOCK" >&2
+  # bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set, every process
+  # would otherwise compile torch's and sympy's sources again on import
+  "$UV" pip sync -q --compile-bytecode --python "$VENV/bin/python" "$LOCK" >&2
   "$UV" pip install -q --python "$VENV/bin/python" --no-deps -e "$ROOT" >&2
   echo "$WANT" > "$STAMP"
 fi
