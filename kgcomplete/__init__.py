@@ -16,6 +16,15 @@ Example:
 
 from __future__ import annotations
 
+import os
+
+# Torch's OpenMP threads sleep at a barrier instead of spinning, unless the user says
+# otherwise. Read once, when torch loads (so only where kgcomplete is imported first, as in
+# the CLI). On a busy machine spinning threads fight the neighbours for the cores: the node
+# generator on the sample graph, 2 threads at load 4.5, took 46 s wall spinning and 15 s
+# sleeping (benchmarks/README.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from typing import TYPE_CHECKING, Any
 
 from kgcomplete import datasets

@@ -194,6 +194,22 @@ def test_threads_follow_the_setting_then_omp_num_threads_else_every_core(monkeyp
         torch.set_num_threads(before)
 
 
+def test_openmp_threads_sleep_at_barriers_unless_the_user_says_otherwise():
+    """Importing kgcomplete before torch sets OMP_WAIT_POLICY=PASSIVE for torch's OpenMP
+    (spinning threads on a busy machine cost 3x the wall time); a user's value is kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import kgcomplete, os, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"
+
+
 def test_grouped_rows_give_the_per_triple_cross_entropy():
     """One row per distinct query with all its answers: the same loss (and so the same
     gradient) as one row per triple, label smoothing included."""
