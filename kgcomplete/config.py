@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -107,6 +107,10 @@ class SuggestSettings(_Strict):
     type_constraints: dict[str, TypeConstraint] = Field(
         default_factory=dict, description="per relationship type, the head and tail labels to allow instead "
         "of the ones seen in the graph")
+    query_budget: int | None = Field(None, ge=1, description="anchor queries per run over all types and directions "
+                                     "(default: every type-consistent entity, both directions)")
+    anchor_policy: Literal["least_connected", "random"] = Field(
+        "least_connected", description="which anchors a query budget asks first")
 
 
 class GeneratorSettings(_Strict):

@@ -155,7 +155,8 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             t0 = time.perf_counter()
             policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                    min_probability=p.min_probability, max_total=p.max_total,
-                                   type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()})
+                                   type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()},
+                                   query_budget=p.query_budget, anchor_policy=p.anchor_policy)
             echo(f"calibrating on {valid.num_triples} held-out relationships ...")
             result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed,
                                                        progress=progress)

@@ -173,3 +173,64 @@ def test_reasons_cite_real_paths_from_head_to_tail_and_survive_the_database_form
         assert all(isinstance(v, list) and not any(isinstance(x, (list, dict)) for x in v) for v in props.values())
         assert reasons_from_properties(props) == why
     assert checked > 0 and "rule" in kinds
+
+
+def test_a_query_budget_is_shared_between_types_and_directions():
+    from kgcomplete.proposals.candidates import split_budget
+
+    assert split_budget([2, 10, 10], 12) == [2, 5, 5]
+    assert split_budget([3, 3], 100) == [3, 3]          # more budget than anchors: everyone asked
+    assert sum(split_budget([50, 7, 1000, 0], 101)) == 101
+
+
+def test_least_connected_anchors_are_asked_first():
+    from kgcomplete.proposals.candidates import choose_anchors
+
+    degree = np.array([5, 1, 9, 0, 3, 3, 7])
+    rng = np.random.default_rng(0)
+    assert choose_anchors(np.arange(7), 3, "least_connected", degree, rng).tolist() == [1, 3, 4] or \
+        choose_anchors(np.arange(7), 3, "least_connected", degree, rng).tolist() == [1, 3, 5]
+    picked = choose_anchors(np.arange(7), 3, "random", degree, rng)
+    assert len(set(picked.tolist())) == 3 and picked.tolist() == sorted(picked.tolist())
+
+
+def test_the_budget_bounds_the_queries_scored(trained):
+    from kgcomplete.proposals.candidates import find_candidates
+
+    train, _, _, model = trained
+    asked = []
+    score_queries, score_candidates = model.score_queries, model.score_candidates
+    model.score_queries = lambda e, r, state=None: asked.append(len(e)) or score_queries(e, r, state)
+    model.score_candidates = lambda e, r, c, state=None: asked.append(len(e)) or score_candidates(e, r, c, state)
+    try:
+        everything = find_candidates(model, train, SuggestPolicy(top_k=3), train.known())
+        total, asked[:] = sum(asked), []
+        some = find_candidates(model, train, SuggestPolicy(top_k=3, query_budget=total // 4), train.known())
+        assert sum(asked) == total // 4 < total
+        assert 0 < len(some) < len(everything)
+    finally:
+        del model.score_queries, model.score_candidates
+    with pytest.raises(Exception, match="anchor_policy"):
+        SuggestPolicy(anchor_policy="loudest")
+
+
+def test_scoring_only_type_consistent_targets_keeps_the_best_ones():
+    """Few allowed targets are scored alone; the kept candidates are those of scoring every
+    entity and masking the rest."""
+    import torch
+
+    from kgcomplete.proposals.candidates import find_candidates
+
+    rows = [(f"p{i}", "WORKS_AT", f"c{i % 3}") for i in range(20)] + [(f"p{i}", "KNOWS", f"p{i + 1}") for i in range(19)]
+    g = KGraph.from_labeled_triples(rows)
+    g.labels = ["Person", "Company"]
+    g.entity_labels = np.array([[k.startswith("p"), k.startswith("c")] for k in g.entities])
+    model = make_model("complex", g.num_entities, g.num_relations, dim=8)
+    r = g.relation_index()["WORKS_AT"]
+    found = find_candidates(model, g, SuggestPolicy(top_k=2, relation_types=["WORKS_AT"]), g.known())
+    company = np.array([e.startswith("c") for e in g.entities])
+    for h in np.flatnonzero(~company):
+        scores = model.score_tails(torch.tensor([h]), torch.tensor([r]))[0].detach().numpy()
+        best = [int(t) for t in np.argsort(-np.where(company, scores, -np.inf)) if (h, r, int(t)) not in g.known()][:2]
+        assert best and all((int(h), r, t) in found for t in best)
+    assert all(company[t] and not company[h] for h, _, t in found)
