@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,9 +28,10 @@ import torch.nn.functional as F
 from kgcomplete.errors import ConfigError, GraphError
 from kgcomplete.evaluation.ranking import rank_metrics, rank_triples
 from kgcomplete.graph import KGraph
-from kgcomplete.models import make_model
+from kgcomplete.models import MODELS, make_model
 from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
+from kgcomplete.training.memory import check_training_memory
 
 
 @dataclass
@@ -125,6 +127,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
     if loss not in ("1-n", "nsamp"):
         raise ConfigError(f"unknown loss {loss!r}: use '1-n' or 'nsamp'")
     if isinstance(model, str):
+        if epochs:
+            _check_memory(model, train, model_kw, batch_size, loss, candidates, num_negatives)
         model = make_model(model, train.num_entities, train.num_relations, **model_kw)
     elif model_kw:
         raise TypeError(f"model options {sorted(model_kw)} only apply when model is given by name")
@@ -255,6 +259,20 @@ def _grouped_cross_entropy(logits: torch.Tensor, row: torch.Tensor, answer: torc
     if label_smoothing:
         per_pair = (1 - label_smoothing) * per_pair + label_smoothing * (lse - logits.mean(1))[row]
     return per_pair.mean()
+
+
+def _check_memory(name: str, train: KGraph, model_kw: dict[str, Any], batch_size: int, loss: str,
+                  candidates: int | None, num_negatives: int) -> None:
+    """Refuse, before any table is allocated, a training run the machine cannot hold."""
+    cls = MODELS.get(name.lower())
+    dim = model_kw.get("dim", inspect.signature(cls).parameters.get("dim", None)) if cls is not None else None
+    if isinstance(dim, inspect.Parameter):
+        dim = dim.default
+    if not isinstance(dim, int) or not getattr(cls, "trainable", True):
+        return
+    targets = (num_negatives + 1) if loss == "nsamp" else (batch_size + candidates if candidates else None)
+    check_training_memory(name, train.num_entities, train.num_relations, dim * getattr(cls, "entity_factor", 1),
+                          batch_size, targets)
 
 
 def _valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:

@@ -248,3 +248,19 @@ def test_grouped_training_learns(planted):
     train, test = planted
     model = fit("complex", train, None, epochs=40, dim=32, batch_size=16, group_answers=True, progress=False).model
     assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
+
+
+def test_training_the_machine_cannot_hold_is_refused_before_it_starts():
+    from kgcomplete.training.memory import check_training_memory, training_bytes
+
+    g = KGraph.from_labeled_triples([(f"e{i}", "r", f"e{i + 1}") for i in range(50)])
+    with pytest.raises(ConfigError, match=r"needs about .* GiB.*lower \[model\] options dim"):
+        fit("complex", g, None, epochs=1, dim=10**9, progress=False)   # 8 TB of tables: refused, not allocated
+    assert fit("complex", g, None, epochs=1, dim=8, progress=False).epochs == 1
+    # the estimate grows with the entities and with each step's scores; sampled targets shrink it
+    small, large = training_bytes(10_000, 10, 200, 1024), training_bytes(100_000, 10, 200, 1024)
+    assert large > 9 * small
+    assert training_bytes(10**6, 10, 200, 1024, targets=5120) < training_bytes(10**6, 10, 200, 1024) / 3
+    with pytest.raises(ConfigError, match="batch_size"):
+        check_training_memory("complex", 10**6, 10, 400, 1024, available=2 * 1024**3)
+    assert check_training_memory("complex", 1000, 10, 400, 128, available=2 * 1024**3) > 0
