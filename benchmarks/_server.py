@@ -16,6 +16,14 @@ from kgcomplete.server.local import LocalNeo4j, free_port
 @contextmanager
 def bench_settings(heap: str = "2g", pagecache: str = "1g") -> Iterator[Settings]:
     """Settings pointing at an empty database for the duration of the block."""
+    with bench_server(heap, pagecache) as (settings, _):
+        yield settings
+
+
+@contextmanager
+def bench_server(heap: str = "2g", pagecache: str = "1g") -> Iterator[tuple[Settings, LocalNeo4j | None]]:
+    """Settings pointing at an empty database, and the local server when the benchmark
+    started its own (``None`` for KGC_BENCH_NEO4J_URI)."""
     uri = os.environ.get("KGC_BENCH_NEO4J_URI")
     password = os.environ.get("KGC_BENCH_NEO4J_PASSWORD", "")
     with tempfile.TemporaryDirectory(prefix="kgc-bench-") as tmp:
@@ -32,7 +40,7 @@ def bench_settings(heap: str = "2g", pagecache: str = "1g") -> Iterator[Settings
 
             with connect(settings.neo4j) as driver, driver.session(database=settings.neo4j.database) as s:
                 s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
-            yield settings
+            yield settings, server
         finally:
             if server is not None:
                 server.stop()

@@ -163,6 +163,9 @@ def load(ctx: typer.Context,
                                                      "a dataset folder (train.tsv ...) or one triples file")],
          splits: Annotated[str, typer.Option(help="splits of a dataset folder to load, comma-separated")] = "train",
          batch_size: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 10_000,
+         bulk: Annotated[bool, typer.Option(help="first load into the local server's empty database with Neo4j's "
+                                                 "bulk importer (stops and restarts the server)")] = False,
+         dir: Annotated[Optional[Path], typer.Option(help="the local instance folder, for --bulk")] = None,
          config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
     """Load triples into Neo4j (idempotent: loading twice changes nothing)."""
     from kgcomplete import datasets
@@ -170,9 +173,22 @@ def load(ctx: typer.Context,
     from kgcomplete.db.load import load_triples, read_input
 
     data = read_input(datasets.path(dataset), _split(splits) or ["train"])  # validate before connecting
-    c = _conn(ctx, config, uri, username, database).client()
-    with translate_errors(c.settings.neo4j):
-        report = load_triples(c.driver, data, c.settings.graph, database=c.database, batch_size=batch_size)
+    state = _conn(ctx, config, uri, username, database)
+    if bulk:
+        from kgcomplete.server.bulk_load import bulk_load
+        from kgcomplete.server.local import LocalNeo4j
+
+        settings, server = state.settings(), LocalNeo4j.existing(dir)
+        if not server.serves(settings.neo4j.uri):
+            raise typer.BadParameter(f"--bulk loads the local instance in {server.home} only, and "
+                                     f"{settings.neo4j.uri} is not its Bolt address", param_hint="--bulk")
+        with translate_errors(settings.neo4j):
+            report = bulk_load(server, settings.neo4j, data, settings.graph, database=settings.neo4j.database,
+                               batch_size=batch_size, echo=typer.echo)
+    else:
+        c = state.client()
+        with translate_errors(c.settings.neo4j):
+            report = load_triples(c.driver, data, c.settings.graph, database=c.database, batch_size=batch_size)
     typer.echo(report.describe())
 
 
