@@ -27,6 +27,7 @@ from kgcomplete.db import feedback, review
 from kgcomplete.db.connect import connect, translate_errors
 from kgcomplete.db.load import LoadReport, load_path
 from kgcomplete.db.pull import pull
+from kgcomplete.errors import ConfigError
 from kgcomplete.graph import KGraph
 
 
@@ -70,13 +71,33 @@ class Client:
 
     # ------------------------------------------------------------------ the loop
     def load(self, dataset: str | Path, *, splits: Sequence[str] = ("train",), batch_size: int = 10_000,
-             progress: bool = True) -> LoadReport:
-        """Load a bundled dataset (by name) or a dataset folder or triples file (by path)."""
+             progress: bool = True, bulk: bool = False, local_dir: str | Path | None = None) -> LoadReport:
+        """Load a bundled dataset (by name) or a dataset folder or triples file (by path).
+
+        ``bulk``: a first load into the empty database of the local server kgcomplete
+        started (in ``local_dir``, default its usual folder) with Neo4j's importer, which
+        stops and restarts that server (:mod:`kgcomplete.server.bulk_load`)."""
         from kgcomplete import datasets
 
+        if not bulk:
+            with translate_errors(self.settings.neo4j):
+                return load_path(self.driver, datasets.path(dataset), self.settings.graph, database=self.database,
+                                 splits=splits, batch_size=batch_size, progress=progress)
+        from kgcomplete.db.load import read_input
+        from kgcomplete.server.bulk_load import bulk_load
+        from kgcomplete.server.local import LocalNeo4j
+
+        server = LocalNeo4j.existing(local_dir)
+        if not server.serves(self.settings.neo4j.uri):
+            raise ConfigError(f"a bulk load is for the local instance in {server.home} only, and "
+                              f"{self.settings.neo4j.uri} is not its Bolt address")
+        data = read_input(datasets.path(dataset), splits)
         with translate_errors(self.settings.neo4j):
-            return load_path(self.driver, datasets.path(dataset), self.settings.graph, database=self.database,
-                             splits=splits, batch_size=batch_size, progress=progress)
+            report = bulk_load(server, self.settings.neo4j, data, self.settings.graph, database=self.database,
+                               batch_size=batch_size)
+        self.driver.close()  # its bookmarks name transactions of the store the importer replaced
+        self.driver = connect(self.settings.neo4j)
+        return report
 
     def pull(self, *, labels: Sequence[str] | None = None, types: Sequence[str] | None = None,
              seeds: Sequence[str] | None = None, hops: int = 2, fan_out: int | None = None,

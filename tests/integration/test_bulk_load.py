@@ -3,10 +3,12 @@ the transactional loader, names stored verbatim, refused on a database that hold
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from conftest import free_port
 
-from kgcomplete import datasets
+from kgcomplete import Client, datasets
 from kgcomplete.config import load_settings
 from kgcomplete.db.connect import connect
 from kgcomplete.db.load import LoadInput, load_triples, read_input
@@ -29,11 +31,16 @@ def own_server(tmp_path_factory):
         server.stop()
 
 
-def test_bulk_load_writes_what_the_loader_writes_and_refuses_a_second_time(own_server):
+def test_bulk_load_writes_what_the_loader_writes_and_refuses_a_second_time(own_server, tmp_path):
     server, settings = own_server
-    data = read_input(datasets.path("codex-s"))
-    data = LoadInput(data.triples + ODD, data.entity_labels, data.relation_names)
-    report = bulk_load(server, settings.neo4j, data, settings.graph)
+    folder = tmp_path / "codex-s"
+    shutil.copytree(datasets.path("codex-s"), folder)
+    with open(folder / "train.tsv", "a", encoding="utf-8") as f:
+        f.writelines("\t".join(t) + "\n" for t in ODD)
+    data = read_input(folder)
+    with Client(settings=settings) as kgc:
+        report = kgc.load(folder, bulk=True, local_dir=server.home, progress=False)
+        assert kgc.pull(progress=False).num_triples == len(data.triples)   # the client's driver works on
     assert report.relationships_created == len(data.triples) and report.nodes_created == 2034 + 3
     assert set(report.phase_seconds) >= {"csv", "stop", "import", "start", "constraint", "labels"}
     with connect(settings.neo4j) as driver:
