@@ -159,24 +159,31 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         perm = torch.randperm(len(groups) if groups is not None else len(queries), generator=gen)
         total, steps = 0.0, 0
         for i in range(0, len(perm), batch_size):
-            state = model.encode()
             if groups is not None:   # each distinct query once, against all its answers
                 entity, relation, row, answer = groups.batch(perm[i:i + batch_size])
+                q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
+                model.hide_triples(q)
+                state = model.encode()
                 logits = model.score_queries(entity, relation, state)
                 batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
-                q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
             elif sampled:
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 cand = torch.unique(torch.cat([q[:, 2], torch.randint(model.num_entities, (num_sampled,), generator=gen)]))
                 logits = model.score_candidates(q[:, 0], q[:, 1], cand, state)
                 batch_loss = F.cross_entropy(logits, torch.searchsorted(cand, q[:, 2].contiguous()),
                                              label_smoothing=label_smoothing)
             elif loss == "1-n":
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 logits = model.score_queries(q[:, 0], q[:, 1], state)
                 batch_loss = F.cross_entropy(logits, q[:, 2], label_smoothing=label_smoothing)
             else:
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 batch_loss = _nsamp_loss(model, q, state, num_negatives, adversarial_temperature, gen)
             batch_loss = batch_loss + model.regularization(q[:, 0], q[:, 1], q[:, 2], state)
             if neg_queries is not None:

@@ -26,6 +26,7 @@ CAN_LEARN = {
     "rgcn": ["jump", "same_group"],
     "vgae": ["jump", "same_group"],
     "argva": ["jump", "same_group"],
+    "nbfnet": ["jump", "same_group"],
     "path_rules": ["jump", "same_group"],
     "common_neighbours": ["same_group"],
     "adamic_adar": ["same_group"],
@@ -38,6 +39,7 @@ SETTINGS = {
     "rgcn": dict(epochs=40, dim=32, batch_size=64),
     "vgae": dict(epochs=40, dim=32, batch_size=64),
     "argva": dict(epochs=40, dim=32, batch_size=64),
+    "nbfnet": dict(epochs=30, dim=16, batch_size=32),
 }
 
 

@@ -1,0 +1,104 @@
+"""NBFNet: it scores entities it never saw, hides a training query's own edge, prunes to
+``top_k`` and matches relationship types by name."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from planted import planted_graph
+
+from kgcomplete.evaluation.ranking import evaluate
+from kgcomplete.graph import KGraph
+from kgcomplete.models import make_model
+from kgcomplete.models.nbfnet import NBFNet
+from kgcomplete.training.fit import fit
+
+
+@pytest.fixture(scope="module")
+def trained():
+    train, test = planted_graph()
+    return fit("nbfnet", train, None, epochs=30, dim=16, batch_size=32, progress=False, seed=0).model, train, test
+
+
+def renamed(graph: KGraph, prefix: str, perm: np.ndarray, relations: list[str] | None = None) -> KGraph:
+    """The same graph with new entity keys in another order (and relationship types in
+    ``relations``' order): to the model, a graph of entities it never saw."""
+    rows = [(f"{prefix}{h}", graph.relations[r], f"{prefix}{t}") for h, r, t in graph.triples]
+    return KGraph.from_labeled_triples(rows, entities=[f"{prefix}{i}" for i in perm], relations=relations)
+
+
+def test_scores_a_graph_of_entities_it_never_saw(trained):
+    model, train, test = trained
+    perm = np.random.default_rng(1).permutation(train.num_entities)
+    new_train = renamed(train, "new", perm, relations=list(reversed(train.relations)))
+    new_test = KGraph.from_labeled_triples([(f"new{h}", test.relations[r], f"new{t}") for h, r, t in test.triples],
+                                           entities=new_train.entities, relations=new_train.relations)
+    before = evaluate(model, test, known=[train, test])["mrr"]
+    model.use_graph(new_train)
+    try:
+        assert model.entities == new_train.entities and model.num_entities == new_train.num_entities
+        # the model's relation indices: re-index the test triples by name
+        queries = KGraph.from_labeled_triples(new_test.labeled_triples(), entities=new_train.entities,
+                                              relations=train.relations)
+        known = KGraph.from_labeled_triples(new_train.labeled_triples(), entities=new_train.entities,
+                                            relations=train.relations)
+        after = evaluate(model, queries, known=[known, queries])["mrr"]
+    finally:
+        model.use_graph(train)
+    assert after >= 0.8 and after == pytest.approx(before, abs=0.05)
+
+
+def test_a_bigger_graph_with_new_entities_is_scored_without_retraining(trained):
+    model, train, test = trained
+    grown = KGraph.from_labeled_triples(train.labeled_triples() + [("e0", "next", "fresh"), ("fresh", "skip", "e3")])
+    model.use_graph(grown)
+    try:
+        with torch.no_grad():
+            scores = model.score_tails(torch.tensor([grown.entity_index()["fresh"]]),
+                                       torch.tensor([model.relation_id("next")]))
+        assert scores.shape == (1, train.num_entities + 1) and torch.isfinite(scores).all()
+    finally:
+        model.use_graph(train)
+
+
+def test_training_queries_do_not_see_their_own_edge(planted_small=None):
+    train, _ = planted_graph()
+    model = make_model("nbfnet", train.num_entities, train.num_relations, dim=8)
+    model.relations = list(train.relations)
+    model.prepare(train)
+    triple = torch.as_tensor(train.triples[:1])
+    h, r, t = (int(x) for x in train.triples[0])
+    model.hide_triples(triple)
+    hidden = model._hidden.nonzero().squeeze(1)
+    assert len(hidden) == 2   # the edge and its reciprocal
+    edges = {(int(model.edge_src[e]), int(model.edge_type[e]), int(model.edge_dst[e])) for e in hidden}
+    assert edges == {(h, r, t), (t, r + train.num_relations, h)}
+    # the reciprocal query names the same edge
+    model.hide_triples(torch.tensor([[t, r + train.num_relations, h]]))
+    assert set(model._hidden.nonzero().squeeze(1).tolist()) == set(hidden.tolist())
+    # and it changes training-mode scores only
+    model.train()
+    with torch.no_grad():
+        seen = model.score_queries(torch.tensor([h]), torch.tensor([r]))
+        model._hidden = None
+        unhidden = model.score_queries(torch.tensor([h]), torch.tensor([r]))
+    assert not torch.allclose(seen, unhidden)
+
+
+def test_pruning_keeps_top_k_entities_per_query():
+    train, _ = planted_graph()
+    full = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=0, max_degree=0)
+    full.prepare(train)
+    pruned = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=5, max_degree=3)
+    pruned.prepare(train)
+    pruned.load_state_dict(full.state_dict())
+    entity, relation = torch.arange(4), torch.tensor([0, 1, 2, 3])
+    full.eval(), pruned.eval()
+    with torch.no_grad():
+        keys_full, _, _ = full.propagate(entity, relation)
+        keys_pruned, _, _ = pruned.propagate(entity, relation)
+    per_query = torch.bincount(keys_pruned // train.num_entities, minlength=4)
+    # after the last layer: the kept 5 (and the head) sent along at most 3 edges each
+    assert int(per_query.max()) <= 6 + 6 * 3 and len(keys_pruned) < len(keys_full)
+    assert isinstance(full, NBFNet) and full.hparams["top_k"] == 0
