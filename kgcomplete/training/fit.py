@@ -91,7 +91,10 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         eval_every: epochs between validations. (default: :obj:`5`)
         seed: seeds Python, NumPy and PyTorch. (default: :obj:`0`)
         progress: show a tqdm progress bar. (default: :obj:`True`)
-        loss: ``"1-n"`` (cross-entropy over all entities) or ``"nsamp"`` (sampled
+        loss: ``"1-n"`` (cross-entropy over all entities), ``"bce"`` (each query's rows
+            scored against all entities once, binary cross-entropy of its answers against
+            ``num_negatives`` random entities weighted self-adversarially, as NBFNet trains)
+            or ``"nsamp"`` (sampled
             negatives, self-adversarial). (default: :obj:`"1-n"`)
         label_smoothing: label smoothing of the 1-N loss. (default: :obj:`0.0`)
         candidates: for graphs with more entities, score each batch against the true answers
@@ -122,8 +125,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         raise GraphError("the training graph has no triples: nothing to learn from")
     if valid is not None and (valid.num_entities != train.num_entities or valid.num_relations != train.num_relations):
         raise GraphError("valid must share the vocabulary of train (use KGraph.split or load_dataset)")
-    if loss not in ("1-n", "nsamp"):
-        raise ConfigError(f"unknown loss {loss!r}: use '1-n' or 'nsamp'")
+    if loss not in ("1-n", "bce", "nsamp"):
+        raise ConfigError(f"unknown loss {loss!r}: use '1-n', 'bce' or 'nsamp'")
     if isinstance(model, str):
         model = make_model(model, train.num_entities, train.num_relations, **model_kw)
     elif model_kw:
@@ -141,7 +144,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
 
     queries = reciprocal_queries(torch.as_tensor(train.triples), train.num_relations)
     sampled = loss == "1-n" and candidates is not None and candidates < model.num_entities
-    groups = QueryGroups(queries, 2 * train.num_relations) if loss == "1-n" and group_answers and not sampled else None
+    groups = QueryGroups(queries, 2 * train.num_relations) \
+        if (loss == "1-n" and group_answers and not sampled) or loss == "bce" else None
     neg_queries = _negative_queries(negatives, train) if negatives is not None else None
     aux = model.auxiliary_parameters()
     aux_ids = {id(p) for p in aux}
@@ -165,7 +169,10 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
                 model.hide_triples(q)
                 state = model.encode()
                 logits = model.score_queries(entity, relation, state)
-                batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
+                if loss == "bce":
+                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen)
+                else:
+                    batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
             elif sampled:
                 q = queries[perm[i:i + batch_size]]
                 model.hide_triples(q)
@@ -262,6 +269,17 @@ def _grouped_cross_entropy(logits: torch.Tensor, row: torch.Tensor, answer: torc
     if label_smoothing:
         per_pair = (1 - label_smoothing) * per_pair + label_smoothing * (lse - logits.mean(1))[row]
     return per_pair.mean()
+
+
+def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, k: int, temperature: float,
+                 gen: torch.Generator) -> torch.Tensor:
+    """Binary cross-entropy of each ``(row, answer)`` pair against ``k`` random entities of
+    its row, the negatives weighted by their softmax at ``temperature`` (self-adversarial).
+    ``logits``: ``shape: (B, N)`` (the queries scored against all entities once)."""
+    pos = logits[row, answer]
+    neg = logits[row.unsqueeze(1), torch.randint(logits.shape[1], (len(row), k), generator=gen)]
+    weight = torch.softmax(temperature * neg.detach(), dim=1)
+    return -(F.logsigmoid(pos) + (weight * F.logsigmoid(-neg)).sum(1)).mean() / 2
 
 
 def _valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:

@@ -18,7 +18,8 @@ from kgcomplete.training.fit import fit
 @pytest.fixture(scope="module")
 def trained():
     train, test = planted_graph()
-    return fit("nbfnet", train, None, epochs=30, dim=16, batch_size=32, progress=False, seed=0).model, train, test
+    return fit("nbfnet", train, None, epochs=30, dim=16, batch_size=32, progress=False, seed=0,
+                threads=1).model, train, test
 
 
 def renamed(graph: KGraph, prefix: str, perm: np.ndarray, relations: list[str] | None = None) -> KGraph:
@@ -62,7 +63,7 @@ def test_a_bigger_graph_with_new_entities_is_scored_without_retraining(trained):
         model.use_graph(train)
 
 
-def test_training_queries_do_not_see_their_own_edge(planted_small=None):
+def test_training_queries_do_not_see_their_own_edge():
     train, _ = planted_graph()
     model = make_model("nbfnet", train.num_entities, train.num_relations, dim=8)
     model.relations = list(train.relations)
@@ -102,3 +103,28 @@ def test_pruning_keeps_top_k_entities_per_query():
     # after the last layer: the kept 5 (and the head) sent along at most 3 edges each
     assert int(per_query.max()) <= 6 + 6 * 3 and len(keys_pruned) < len(keys_full)
     assert isinstance(full, NBFNet) and full.hparams["top_k"] == 0
+
+
+def write_split(folder, graph: KGraph, test: KGraph, prefix: str) -> None:
+    folder.mkdir(parents=True)
+    for name, rows in (("train", graph.triples), ("valid", test.triples[:5]), ("test", test.triples[5:])):
+        text = "".join(f"{prefix}{h}\t{graph.relations[r]}\t{prefix}{t}\n" for h, r, t in rows)
+        (folder / f"{name}.tsv").write_text(text)
+
+
+def test_inductive_evaluate_trains_on_one_graph_and_ranks_another(tmp_path):
+    from kgcomplete.errors import ConfigError
+    from kgcomplete.evaluation.pipeline import RESULT_KEYS, pipeline
+
+    train, test = planted_graph(seed=0)
+    write_split(tmp_path / "split" / "train-graph", train, test, "old")
+    other_train, other_test = planted_graph(seed=1)
+    write_split(tmp_path / "split" / "test-graph", other_train, other_test, "new")
+    result = pipeline(tmp_path / "split", "nbfnet", epochs=30, dim=16, batch_size=32, loss="1-n", threads=1,
+                      progress=False)
+    assert list(result.as_dict()) == list(RESULT_KEYS) and result.dataset == "split"
+    # every ranked entity is one of the test graph's, none of the training graph's
+    assert result.fit.model.entities is not None and all(e.startswith("new") for e in result.fit.model.entities)
+    assert result.metrics["count"] == len(other_test.triples) - 5 and result.mrr >= 0.7
+    with pytest.raises(ConfigError, match="cannot score the new entities"):
+        pipeline(tmp_path / "split", "complex", epochs=1, progress=False)
