@@ -36,14 +36,14 @@ class NBFLayer(nn.Module):
     def __init__(self, dim: int, num_relations: int) -> None:
         super().__init__()
         self.dim, self.num_relations = dim, num_relations
-        self.relation = nn.Linear(dim, num_relations * dim)
+        self.project = nn.Linear(dim, num_relations * dim)
         self.update = nn.Linear(2 * dim, dim)
         self.norm = nn.LayerNorm(dim)
         self.priority = nn.Linear(2 * dim, 1)
 
     def relations(self, query: Tensor) -> Tensor:
         """``(B, 2R, dim)`` relation vectors for each query."""
-        return self.relation(query).view(len(query), self.num_relations, self.dim)
+        return self.project(query).view(len(query), self.num_relations, self.dim)
 
 
 class NBFNet(LinkPredictor):
