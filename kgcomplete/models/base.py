@@ -117,6 +117,14 @@ class LinkPredictor(nn.Module):
         raise GraphError(f"{type(self).__name__} keeps one vector per training entity: it cannot score the "
                          f"entities of another graph without training")
 
+    def explain_paths(self, head: int, relation: int, tail: int, num_paths: int = 2
+                      ) -> list[tuple[list[int], list[int], float]]:
+        """The paths from ``head`` to ``tail`` that weigh most in the model's score of
+        ``(head, relation, tail)``, best first: ``(nodes, steps, weight)`` with ``steps`` relation
+        indices ``0..2R-1`` (``p >= R`` walks ``p - R`` backwards). Models that read no paths
+        return none."""
+        return []
+
     def hide_triples(self, triples: Tensor) -> None:
         """Leave these training triples (``(n, 3)`` rows ``(entity, relation, answer)``,
         relations ``0..2R-1``) out of the graph of the next training step, so a query cannot

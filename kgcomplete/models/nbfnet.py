@@ -216,6 +216,50 @@ class NBFNet(LinkPredictor):
     def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
         return self.score_queries(entity, relation, state)[:, candidates]
 
+    def explain_paths(self, head: int, relation: int, tail: int, num_paths: int = 2, beam: int = 10
+                      ) -> list[tuple[list[int], list[int], float]]:
+        """NBFNet's interpretation: the gradient of the score of ``(head, relation, tail)``
+        with respect to a weight on every edge is each edge's importance; a beam search (the
+        ``beam`` best partial paths ending at each entity, per length up to ``num_layers``)
+        finds the simple paths from ``head`` to ``tail`` of highest mean edge importance. Every
+        step is a real edge of the graph read (``p >= R``: edge ``p - R`` walked backwards)."""
+        N = self.num_entities
+        weight = torch.ones(len(self.edge_src), device=self.edge_src.device, requires_grad=True)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.enable_grad():
+                keys, h, q = self.propagate(torch.tensor([head], device=weight.device),
+                                            torch.tensor([relation], device=weight.device), edge_weight=weight)
+                at = (keys == tail).nonzero().squeeze(1)
+                if len(at) == 0:   # the tail was never reached: no path carries its score
+                    return []
+                score = self.mlp(torch.cat([h[at], q[keys[at] // N]], 1)).sum()
+                (grad,) = torch.autograd.grad(score, weight)
+        finally:
+            self.train(was_training)
+        used = grad.nonzero().squeeze(1).tolist()
+        importance = grad.detach().cpu().numpy()
+        src, dst, typ = (x.cpu().numpy() for x in (self.edge_src, self.edge_dst, self.edge_type))
+        out_edges: dict[int, list[int]] = {}
+        for e in used:
+            out_edges.setdefault(int(src[e]), []).append(e)
+        frontier: list[tuple[float, list[int], list[int]]] = [(0.0, [head], [])]
+        found: list[tuple[float, list[int], list[int]]] = []
+        for _ in range(self.num_layers):
+            grown: dict[int, list[tuple[float, list[int], list[int]]]] = {}
+            for total, nodes, edges in frontier:
+                for e in out_edges.get(nodes[-1], []):
+                    v = int(dst[e])
+                    if v in nodes:
+                        continue
+                    path = (total + float(importance[e]), nodes + [v], edges + [e])
+                    (found if v == tail else grown.setdefault(v, [])).append(path)
+            frontier = [p for paths in grown.values() for p in sorted(paths, key=lambda p: -p[0])[:beam]]
+        # a path's weight: the mean importance of its edges (a sum would favour long paths)
+        ranked = sorted(((total / len(edges), nodes, edges) for total, nodes, edges in found), key=lambda p: -p[0])
+        return [(nodes, [int(typ[e]) for e in edges], weight) for weight, nodes, edges in ranked[:num_paths]]
+
     def load_state(self, state: dict[str, Tensor]) -> None:
         super().load_state(state)
         self.num_entities = len(self.rowptr) - 1

@@ -128,3 +128,38 @@ def test_inductive_evaluate_trains_on_one_graph_and_ranks_another(tmp_path):
     assert result.metrics["count"] == len(other_test.triples) - 5 and result.mrr >= 0.7
     with pytest.raises(ConfigError, match="cannot score the new entities"):
         pipeline(tmp_path / "split", "complex", epochs=1, progress=False)
+
+
+def test_top_model_path_is_a_real_path_between_the_two_nodes(trained):
+    from kgcomplete.proposals.evidence import model_reasons
+
+    model, train, test = trained
+    R = train.num_relations
+    edges = set(map(tuple, train.triples.tolist()))
+    model.eval()
+    with torch.no_grad():
+        heads = torch.arange(train.num_entities).repeat_interleave(R)
+        rels = torch.arange(R).repeat(train.num_entities)
+        scores = model.score_tails(heads, rels)
+    scores[heads, heads] = float("-inf")
+    for h, r, t in train.triples.tolist():   # the most probable new links, as suggestions are
+        scores[h * R + r, t] = float("-inf")
+    best = torch.topk(scores.flatten(), 50).indices
+    explained = 0
+    for flat in best.tolist():
+        row, t = divmod(flat, train.num_entities)
+        h, r = int(heads[row]), int(rels[row])
+        paths = model.explain_paths(h, r, t)
+        if not paths:
+            continue
+        explained += 1
+        nodes, steps, weight = paths[0]
+        assert nodes[0] == h and nodes[-1] == t and len(steps) == len(nodes) - 1 <= model.num_layers
+        for a, p, b in zip(nodes, steps, nodes[1:]):
+            assert ((a, p, b) if p < R else (b, p - R, a)) in edges, (nodes, steps)
+        assert [w for *_, w in paths] == sorted((w for *_, w in paths), reverse=True)
+        reason = model_reasons(train, model, h, r, t)[0]
+        assert reason.kind == "model_path" and 0 <= reason.confidence <= 1
+        assert reason.paths[0].nodes[0] == train.entities[h] and reason.paths[0].nodes[-1] == train.entities[t]
+        assert all(step in train.labeled_triples() for step in reason.paths[0].steps())
+    assert explained >= 45
