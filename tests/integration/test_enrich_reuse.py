@@ -16,7 +16,8 @@ def test_a_node_added_after_training_gets_suggestions_without_training(driver, s
     s = settings.model_copy(deep=True)
     s.model = ModelSettings(name="nbfnet", epochs=3, threads=1, checkpoint_dir=str(tmp_path / "ckpt"), reuse=True,
                             options={"dim": 16, "loss": "1-n"})
-    s.suggest = SuggestSettings(top_k=3, min_probability=0.0, max_total=100_000)
+    s.suggest = SuggestSettings(top_k=3, min_probability=0.0, max_total=100_000,
+                                relationship_types=["intergovorgs", "treaties", "embassy"])
     lines: list[str] = []
     first = enrich(driver, s, job="nightly", progress=False, echo=lines.append)
     assert any(line.startswith("no checkpoint to reuse") for line in lines), lines
@@ -41,6 +42,15 @@ def test_a_node_added_after_training_gets_suggestions_without_training(driver, s
     assert about_new, "the new node gets suggestions"
     assert count(driver, "MATCH (:Entity {uid: 'atlantis'})-[r:SUGGESTED {run_id: $id}]-() RETURN count(r)",
                  id=second.run_id) == len(about_new)
+    # the model's own paths are written beside the rule-based reasons, citing real relationships
+    model_paths = [r for x in second.suggestions for r in x.reasons if r.kind == "model_path"]
+    assert model_paths and all(p.nodes[0] != p.nodes[-1] for r in model_paths for p in r.paths)
+    for reason in model_paths[:20]:
+        for a, t, b in reason.paths[0].steps():
+            assert count(driver, "MATCH ({uid: $a})-[r]->({uid: $b}) WHERE type(r) = $t RETURN count(r)",
+                         a=a, t=t, b=b) >= 1
+    assert count(driver, "MATCH ()-[s:SUGGESTED {run_id: $id}]->() WHERE 'model_path' IN s.evidence_kind "
+                         "RETURN count(s)", id=second.run_id) > 0
     assert count(driver, "MATCH (r:KGCRun {id: $id, status: 'completed'}) WHERE r.metric_trained = 0.0 "
                          "AND r.metric_epochs = 0.0 RETURN count(r)", id=second.run_id) == 1
     # the checkpoint is the one trained in the first run: reuse does not overwrite it with itself
