@@ -36,14 +36,18 @@ class NBFLayer(nn.Module):
     def __init__(self, dim: int, num_relations: int) -> None:
         super().__init__()
         self.dim, self.num_relations = dim, num_relations
-        self.project = nn.Linear(dim, num_relations * dim)
+        # one (dim, dim) map and bias per relation: the relation's vector is a function of the
+        # query's (rows follow relation names in warm starts)
+        bound = 1.0 / dim ** 0.5
+        self.relation_map = nn.Parameter(torch.empty(num_relations, dim, dim).uniform_(-bound, bound))
+        self.relation_bias = nn.Parameter(torch.empty(num_relations, dim).uniform_(-bound, bound))
         self.update = nn.Linear(2 * dim, dim)
         self.norm = nn.LayerNorm(dim)
         self.priority = nn.Linear(2 * dim, 1)
 
     def relations(self, query: Tensor) -> Tensor:
         """``(B, 2R, dim)`` relation vectors for each query."""
-        return self.project(query).view(len(query), self.num_relations, self.dim)
+        return torch.einsum("bi,rio->bro", query, self.relation_map) + self.relation_bias
 
 
 class NBFNet(LinkPredictor):

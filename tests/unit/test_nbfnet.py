@@ -163,3 +163,19 @@ def test_top_model_path_is_a_real_path_between_the_two_nodes(trained):
         assert reason.paths[0].nodes[0] == train.entities[h] and reason.paths[0].nodes[-1] == train.entities[t]
         assert all(step in train.labeled_triples() for step in reason.paths[0].steps())
     assert explained >= 45
+
+
+def test_warm_start_carries_relation_rows_by_name():
+    from kgcomplete.training.warm_start import warm_start
+
+    train, _ = planted_graph()
+    old = fit("nbfnet", train, None, epochs=1, dim=8, progress=False, threads=1).model
+    reordered = KGraph.from_labeled_triples(train.labeled_triples(), relations=list(reversed(train.relations)))
+    model, report = warm_start(old, reordered)
+    assert report.fresh_parameters == ()
+    R = train.num_relations
+    for j, name in enumerate(reordered.relations):
+        i = train.relations.index(name)
+        for table in ("query.weight", "layers.0.relation_map", "layers.0.relation_bias"):
+            new_p, old_p = dict(model.named_parameters())[table], dict(old.named_parameters())[table]
+            assert torch.equal(new_p[j], old_p[i]) and torch.equal(new_p[j + R], old_p[i + R])
