@@ -127,7 +127,7 @@ class NBFNet(LinkPredictor):
         keys = (src * (2 * R) + typ) * N + dst
         self.edge_order = torch.argsort(keys).to(device)
         self.edge_keys = keys[self.edge_order.cpu()].to(device)
-        self._cache = None
+        self._cache, self._hidden = None, None
 
     def hide_triples(self, triples: Tensor) -> None:
         """Leave the edges of ``triples`` (``(n, 3)``, both directions) out of the next
@@ -216,9 +216,6 @@ class NBFNet(LinkPredictor):
         reached = self.mlp(torch.cat([h, q[keys // N]], 1)).squeeze(1)
         unreached = self.mlp(torch.cat([torch.zeros_like(q), q], 1))  # (B, 1)
         return unreached.expand(B, N).reshape(-1).index_put((keys,), reached).view(B, N)
-
-    def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
-        return self.score_queries(entity, relation, state)[:, candidates]
 
     def explain_paths(self, head: int, relation: int, tail: int, num_paths: int = 2, beam: int = 10
                       ) -> list[tuple[list[int], list[int], float]]:
