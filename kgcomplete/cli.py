@@ -210,8 +210,9 @@ def pull_cmd(ctx: typer.Context,
 
 # ---------------------------------------------------------------------- evaluate
 @app.command("evaluate")
-def evaluate_cmd(dataset: Annotated[str, typer.Argument(help="a bundled dataset (umls, codex-s ...) or a folder "
-                                                             "with train.tsv, valid.tsv, test.tsv")],
+def evaluate_cmd(dataset: Annotated[str, typer.Argument(help="a bundled dataset (umls, codex-s ...), a folder "
+                                                             "with train.tsv, valid.tsv, test.tsv, or an inductive "
+                                                             "split (train-graph/, test-graph/; --model nbfnet)")],
                  model: Annotated[str, typer.Option(help="'default' or a model name")] = "default",
                  epochs: Annotated[Optional[int], typer.Option(min=0, help="maximum epochs (default: sized to the graph, "
                                                                      "shown before training)")] = None,
@@ -221,6 +222,9 @@ def evaluate_cmd(dataset: Annotated[str, typer.Argument(help="a bundled dataset 
                                                                       "else every core)")] = None,
                  seed: Annotated[int, typer.Option(help="random seed")] = 0, json_out: JsonOpt = False) -> None:
     """Train a link predictor on a dataset and report filtered test metrics.
+
+    On an inductive split it trains on train-graph/ and ranks test-graph/'s test queries
+    against all of that graph's entities (new to the model), filtered.
 
     The chosen settings are printed before training; the result says why training stopped
     (max_epochs, early_stopping, time_budget). Progress goes to stderr, the JSON to stdout."""

@@ -85,6 +85,8 @@ class ModelSettings(_Strict):
     options: dict[str, Any] = Field(default_factory=dict, description="model and fit options, e.g. dim, lr")
     checkpoint_dir: str | None = Field(None, description="folder for each job's model checkpoint (None = no checkpoints)")
     warm_start: bool = Field(True, description="fine-tune the previous checkpoint when there is one")
+    reuse: bool = Field(False, description="score today's graph with the job's checkpoint, without training (models "
+                                           "that score new entities: nbfnet); trains when it cannot")
 
 
 class TypeConstraint(_Strict):

@@ -64,6 +64,25 @@ def path(name: str | Path) -> Path:
                                      f"(bundled: {', '.join(names())})")
 
 
+def is_inductive(name: str | Path) -> bool:
+    """Whether ``name`` is an inductive split: a folder with ``train-graph/`` and ``test-graph/``."""
+    folder = Path(name).expanduser()
+    return (folder / "train-graph" / "train.tsv").is_file() and (folder / "test-graph" / "train.tsv").is_file()
+
+
+def load_inductive(name: str | Path) -> tuple[Dataset, Dataset]:
+    """``(train_graph, test_graph)`` of an inductive split (GraIL's layout): train on the
+    first; the second's ``train`` is the graph read at test time, its ``test`` the queries.
+    Both are named after the folder."""
+    folder = path(name)
+    if not is_inductive(folder):
+        raise InputFileError(folder, None, "not an inductive split (expected train-graph/ and test-graph/ "
+                                           "with train.tsv, valid.tsv, test.tsv)")
+    train, test = read_dataset(folder / "train-graph"), read_dataset(folder / "test-graph")
+    train.name = test.name = folder.name
+    return train, test
+
+
 def load(name: str | Path, splits: Sequence[str] = SPLITS) -> Dataset:
     """The splits of a bundled dataset (by name) or of a dataset folder (by path)."""
     folder = path(name)
@@ -72,5 +91,5 @@ def load(name: str | Path, splits: Sequence[str] = SPLITS) -> Dataset:
     return read_dataset(folder, splits)
 
 
-__all__ = ["Dataset", "SPLITS", "load", "names", "path", "read_dataset", "read_entity_labels",
+__all__ = ["Dataset", "SPLITS", "is_inductive", "load", "load_inductive", "names", "path", "read_dataset", "read_entity_labels",
            "read_relation_names", "read_table", "read_triples"]

@@ -21,8 +21,10 @@ from typing import Any, Callable
 
 from kgcomplete import datasets
 from kgcomplete.datasets import Dataset
-from kgcomplete.errors import GraphError
+from kgcomplete.errors import ConfigError, GraphError
 from kgcomplete.evaluation.ranking import evaluate
+from kgcomplete.graph import KGraph
+from kgcomplete.models import MODELS
 from kgcomplete.training.defaults import default_settings
 from kgcomplete.training.fit import FitResult, fit
 
@@ -96,11 +98,17 @@ def pipeline(dataset: str | Path | Dataset, model: str = "default", *, epochs: i
         echo: called with one line naming the chosen settings before training.
         **overrides: any other ``fit`` or model argument (``dim``, ``lr``, ``batch_size`` ...).
 
+    An inductive split (a folder with ``train-graph/`` and ``test-graph/``) goes to
+    :func:`inductive_pipeline`.
+
     Raises:
         GraphError: empty train or test split.
         ConfigError: an unknown model.
         InputFileError: the dataset cannot be read; an unknown name lists the bundled ones.
     """
+    if not isinstance(dataset, Dataset) and datasets.is_inductive(dataset):
+        return inductive_pipeline(dataset, model, epochs=epochs, max_seconds=max_seconds, seed=seed, threads=threads,
+                                  progress=progress, echo=echo, **overrides)
     ds = dataset if isinstance(dataset, Dataset) else datasets.load(dataset)
     if ds.test.num_triples == 0:
         raise GraphError(f"dataset {ds.name!r}: the test split is empty (no test.tsv triples): nothing to evaluate")
@@ -116,4 +124,54 @@ def pipeline(dataset: str | Path | Dataset, model: str = "default", *, epochs: i
     start = time.perf_counter()
     metrics = evaluate(result.model, ds.test, known=ds.all_triples())
     return PipelineResult(dataset=ds.name, model=name, metrics=metrics, fit=result, settings=settings,
+                          eval_seconds=time.perf_counter() - start)
+
+
+def inductive_pipeline(folder: str | Path, model: str = "nbfnet", *, epochs: int | None = None,
+                       max_seconds: float | None = None, seed: int = 0, threads: int | None = None,
+                       progress: bool = True, echo: Callable[[str], None] | None = None,
+                       **overrides: Any) -> PipelineResult:
+    """Train on an inductive split's training graph (early stopping on its ``valid``), then
+    read its test graph (its ``train.tsv``) and rank the test graph's ``test`` against all of
+    the test graph's entities, filtered by its train, valid and test.
+
+    Only models that score entities they never saw (``inductive = True``: ``nbfnet``) can;
+    ``"default"`` means ``nbfnet`` here.
+
+    Raises:
+        ConfigError: a model that keeps one vector per entity.
+    """
+    train_ds, test_ds = datasets.load_inductive(folder)
+    name = "nbfnet" if model == "default" else model.lower()
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {model!r}: choose default or one of {', '.join(MODELS)}")
+    if not getattr(MODELS[name], "inductive", False):
+        able = ", ".join(k for k, v in MODELS.items() if getattr(v, "inductive", False))
+        raise ConfigError(f"model {name!r} keeps one vector per training entity and cannot score the new entities "
+                          f"of an inductive split: use {able}")
+    settings = default_settings(train_ds.train, name)
+    settings.update({k: v for k, v in (("epochs", epochs), ("max_seconds", max_seconds)) if v is not None})
+    settings.update(overrides)
+    settings.pop("model")
+    if echo is not None:
+        echo(f"training {name} on {train_ds.name}/train-graph ({train_ds.train.summary()}), testing on the test graph "
+             f"({test_ds.train.summary()}): " + ", ".join(f"{k} {v}" for k, v in sorted(settings.items())))
+    valid = train_ds.valid if train_ds.valid.num_triples else None
+    result = fit(name, train_ds.train, valid, seed=seed, threads=threads, progress=progress, **settings)
+    start = time.perf_counter()
+    trained = result.model
+    relations = list(trained.relations or train_ds.train.relations)
+    known_types = set(relations)
+
+    def in_model_terms(graph: KGraph) -> KGraph:
+        rows = [row for row in graph.labeled_triples() if row[1] in known_types]
+        return KGraph.from_labeled_triples(rows, entities=test_ds.train.entities, relations=relations)
+
+    queries = in_model_terms(test_ds.test)
+    if queries.num_triples == 0:
+        raise GraphError(f"dataset {test_ds.name!r}: the test graph has no test triples of a relationship type "
+                         f"the model knows: nothing to evaluate")
+    trained.use_graph(test_ds.train)
+    metrics = evaluate(trained, queries, known=[in_model_terms(test_ds.train), in_model_terms(test_ds.valid), queries])
+    return PipelineResult(dataset=test_ds.name, model=name, metrics=metrics, fit=result, settings=settings,
                           eval_seconds=time.perf_counter() - start)

@@ -32,10 +32,11 @@ from kgcomplete.db.write_entities import EntityWriteReport, write_entities
 from kgcomplete.errors import ConfigError, InputFileError, Stopped, WarmStartMismatch
 from kgcomplete.graph import KGraph
 from kgcomplete.models import ComplEx
+from kgcomplete.models.base import LinkPredictor
 from kgcomplete.proposals.entities import propose_entities
 from kgcomplete.proposals.suggest import Calibrator, SuggestPolicy, suggest
 from kgcomplete.records import EntityProposal, Suggestion
-from kgcomplete.training.checkpoints import save_model
+from kgcomplete.training.checkpoints import load_model, save_model
 from kgcomplete.training.defaults import default_settings
 from kgcomplete.training.fit import FitResult, fit
 from kgcomplete.training.generator import GeneratorFit, fit_generator
@@ -56,11 +57,12 @@ class EnrichResult:
     entities: list[EntityProposal] = field(default_factory=list)
     entity_report: EntityWriteReport | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    reused: bool = False
 
     def metrics(self) -> dict[str, float]:
         out = {"suggestions": float(len(self.suggestions))}
         if self.fit is not None:
-            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs))
+            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs), trained=float(not self.reused))
             if self.fit.best_valid_mrr is not None:
                 out["valid_mrr"] = self.fit.best_valid_mrr
         if self.calibrator is not None and self.calibrator.ece is not None:
@@ -108,6 +110,33 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
     return fitted
 
 
+def reuse_model(graph: KGraph, m: ModelSettings, *, job: str | None = None,
+                echo: Callable[[str], None] = lambda _: None) -> LinkPredictor | None:
+    """The job's saved model, reading today's ``graph`` (new nodes included) to score it
+    without training; ``None`` (and a line saying why) when it cannot: no checkpoint, an
+    unreadable one, a model that keeps one vector per entity, or other relationship types."""
+    path = checkpoint_path(m, job)
+    if path is None or not path.exists():
+        echo(f"no checkpoint to reuse{f' at {path}' if path else ' (model.checkpoint_dir is not set)'}: training")
+        return None
+    try:
+        model = load_model(path)
+    except InputFileError as e:
+        echo(f"cannot reuse the checkpoint: {e}; training")
+        return None
+    if not model.inductive:
+        echo(f"cannot reuse {path}: {type(model).__name__} keeps one vector per training entity; training")
+        return None
+    if model.relations != list(graph.relations):
+        echo(f"cannot reuse {path}: the relationship types changed since it was trained; training")
+        return None
+    trained_on = set(model.entities or [])
+    model.use_graph(graph)
+    echo(f"reusing {path} without training: {graph.num_entities} entities "
+         f"({sum(1 for e in graph.entities if e not in trained_on)} new since it was trained)")
+    return model
+
+
 def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
            echo: Callable[[str], None] = lambda _: None, should_stop: Callable[[], bool] | None = None,
            on_run_started: Callable[[str], None] | None = None) -> EnrichResult:
@@ -133,7 +162,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
     clock["pull"] = time.perf_counter() - t0
     echo(f"pulled {graph.summary()}; {len(seen.pending)} pending, {len(seen.accepted)} accepted, "
          f"{len(seen.rejected)} rejected suggestions")
-    parameters = {"model": m.name, "epochs": m.epochs, **m.options, "top_k": p.top_k,
+    parameters = {"model": m.name, "epochs": m.epochs, **m.options, "reuse": m.reuse, "top_k": p.top_k,
                   "min_probability": p.min_probability, "max_total": p.max_total}
     kind = "+".join(k for k, on in (("links", p.enabled), ("entities", g.enabled)) if on)
     run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, database=db)
@@ -145,12 +174,18 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             checkpoint("training")
             t0 = time.perf_counter()
             train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed, stable=True)
-            result.fit = train_model(graph, train, valid, m, job=job,
-                                     negatives=graph.index_triples(seen.rejected), progress=progress, echo=echo,
-                                     should_stop=should_stop)
+            reused = reuse_model(graph, m, job=job, echo=echo) if m.reuse else None
+            if reused is not None:
+                result.fit, result.reused = FitResult(model=reused, stop_reason="reused"), True
+            else:
+                result.fit = train_model(graph, train, valid, m, job=job,
+                                         negatives=graph.index_triples(seen.rejected), progress=progress, echo=echo,
+                                         should_stop=should_stop)
+                echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
+                     f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
             clock["train"] = time.perf_counter() - t0
-            echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
-                 f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
+            if result.fit.model.inductive:  # held-out edges must not be read while calibrating on them
+                result.fit.model.use_graph(train)
             checkpoint("suggesting")
             t0 = time.perf_counter()
             policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
@@ -164,6 +199,8 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
                 result.calibrator = result.calibrator.with_feedback(seen.outcomes)
             echo(f"calibrated in {time.perf_counter() - t0:.0f} s; searching candidates of "
                  f"{len(p.relationship_types) or graph.num_relations} relationship types ...")
+            if result.fit.model.inductive:  # suggestions read the whole graph
+                result.fit.model.use_graph(graph)
             result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
                                          exclude=seen.pending + seen.rejected, model_name=m.name, progress=progress)
             clock["suggest"] = time.perf_counter() - t0

@@ -14,6 +14,7 @@ from kgcomplete.errors import ConfigError
 from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import AdamicAdar, CommonNeighbours, PathRules
 from kgcomplete.models.kge import ComplEx, DistMult, KGEModel, RotatE, TransE
+from kgcomplete.models.nbfnet import NBFNet
 from kgcomplete.models.rgcn import RGCN
 from kgcomplete.models.vgae import ARGVA, VGAE, kl_divergence
 
@@ -25,6 +26,7 @@ MODELS: dict[str, type[LinkPredictor]] = {
     "rgcn": RGCN,
     "vgae": VGAE,
     "argva": ARGVA,
+    "nbfnet": NBFNet,
     "common_neighbours": CommonNeighbours,
     "adamic_adar": AdamicAdar,
     "path_rules": PathRules,
@@ -40,5 +42,5 @@ def make_model(name: str, num_entities: int, num_relations: int, **kw: Any) -> L
     return cls(num_entities, num_relations, **kw)
 
 
-__all__ = ["LinkPredictor", "KGEModel", "DistMult", "ComplEx", "RotatE", "TransE", "RGCN", "VGAE", "ARGVA",
+__all__ = ["LinkPredictor", "KGEModel", "DistMult", "ComplEx", "RotatE", "TransE", "RGCN", "VGAE", "ARGVA", "NBFNet",
            "CommonNeighbours", "AdamicAdar", "PathRules", "kl_divergence", "MODELS", "make_model"]

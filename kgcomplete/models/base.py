@@ -57,6 +57,8 @@ class LinkPredictor(nn.Module):
     """
 
     trainable: bool = True
+    #: scores the entities of a graph it was not trained on (:meth:`use_graph`)
+    inductive: bool = False
 
     def __init__(self, num_entities: int, num_relations: int) -> None:
         super().__init__()
@@ -107,6 +109,26 @@ class LinkPredictor(nn.Module):
     def prepare(self, graph: Any) -> None:
         """See the training graph (:class:`~kgcomplete.graph.KGraph`) before training:
         GNNs store its edges and node features, heuristics mine their statistics."""
+
+    def use_graph(self, graph: Any) -> None:
+        """Score the entities of ``graph`` (a :class:`~kgcomplete.graph.KGraph` with the
+        same relationship types, new entities included) without training: only models with
+        ``inductive = True`` can."""
+        raise GraphError(f"{type(self).__name__} keeps one vector per training entity: it cannot score the "
+                         f"entities of another graph without training")
+
+    def explain_paths(self, head: int, relation: int, tail: int, num_paths: int = 2
+                      ) -> list[tuple[list[int], list[int], float]]:
+        """The paths from ``head`` to ``tail`` that weigh most in the model's score of
+        ``(head, relation, tail)``, best first: ``(nodes, steps, weight)`` with ``steps`` relation
+        indices ``0..2R-1`` (``p >= R`` walks ``p - R`` backwards). Models that read no paths
+        return none."""
+        return []
+
+    def hide_triples(self, triples: Tensor) -> None:
+        """Leave these training triples (``(n, 3)`` rows ``(entity, relation, answer)``,
+        relations ``0..2R-1``) out of the graph of the next training step, so a query cannot
+        read its answer off its own edge; models that read no graph while scoring ignore it."""
 
     def auxiliary_parameters(self) -> list[nn.Parameter]:
         """Parameters trained by :meth:`auxiliary_loss` with their own optimiser (e.g. an

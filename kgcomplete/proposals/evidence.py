@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from kgcomplete.graph import KGraph
+from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import PathRules
 from kgcomplete.records import CitedPath, Reason
 
@@ -54,6 +55,34 @@ def reasons(graph: KGraph, rules: PathRules, head: int, relation: int, tail: int
         if neighbours is not None:
             out.append(neighbours)
     return out[:limit]
+
+
+def model_reasons(graph: KGraph, model: LinkPredictor, head: int, relation: int, tail: int,
+                  limit: int = 1) -> list[Reason]:
+    """The paths that weigh most in the model's own score (:meth:`LinkPredictor.explain_paths`,
+    e.g. NBFNet's edge-gradient beam search), one reason each, kind ``"model_path"``; its
+    confidence is the path's share of the total weight of the paths found (none for models
+    that read no paths)."""
+    found = model.explain_paths(head, relation, tail, num_paths=max(limit, 3))
+    if not found:
+        return []
+    total = sum(max(w, 0.0) for _, _, w in found) or 1.0
+    out = []
+    for nodes, steps, weight in found[:limit]:
+        path = _cited(graph, nodes, steps)
+        text = _path_text(graph, nodes, steps)
+        out.append(Reason(f"{type(model).__name__} reads the path {text} [weight {weight:.3g}]", "model_path",
+                          float(min(max(weight, 0.0) / total, 1.0)), [path]))
+    return out
+
+
+def _path_text(graph: KGraph, nodes: list[int], steps: list[int]) -> str:
+    """``a -[r]-> b <-[s]- c``, with display names."""
+    R = graph.num_relations
+    parts = [graph.display_name(nodes[0])]
+    for p, n in zip(steps, nodes[1:]):
+        parts += [f"-[{graph.relations[p % R]}]->" if p < R else f"<-[{graph.relations[p % R]}]-", graph.display_name(n)]
+    return " ".join(parts)
 
 
 def _cited(graph: KGraph, nodes: list[int], steps: list[int]) -> CitedPath:

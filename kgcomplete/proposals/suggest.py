@@ -22,7 +22,7 @@ from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import PathRules
 from kgcomplete.proposals.calibration import Calibrator
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
-from kgcomplete.proposals.evidence import mine_rules, reasons, rule_scores
+from kgcomplete.proposals.evidence import mine_rules, model_reasons, reasons, rule_scores
 from kgcomplete.records import Suggestion
 
 Triple = tuple[str, str, str]
@@ -61,6 +61,8 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
                   leave=False):
         h, r, t = trips[i].tolist()
         why = reasons(graph, rules, h, r, t) if explain and rules is not None else []
+        if explain:   # the model's own paths (NBFNet), beside the rules' reasons
+            why += model_reasons(graph, model, h, r, t)
         out.append(Suggestion(head=e[h], type=rel[r], tail=e[t], score=float(raw[i]), probability=float(probs[i]),
                               rank=found[(h, r, t)][1], model=label, reasons=why,
                               head_name=names[h] if names[h] != e[h] else "",

@@ -93,7 +93,10 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         eval_every: epochs between validations. (default: :obj:`5`)
         seed: seeds Python, NumPy and PyTorch. (default: :obj:`0`)
         progress: show a tqdm progress bar. (default: :obj:`True`)
-        loss: ``"1-n"`` (cross-entropy over all entities) or ``"nsamp"`` (sampled
+        loss: ``"1-n"`` (cross-entropy over all entities), ``"bce"`` (each query's rows
+            scored against all entities once, binary cross-entropy of its answers against
+            ``num_negatives`` random entities weighted self-adversarially, as NBFNet trains)
+            or ``"nsamp"`` (sampled
             negatives, self-adversarial). (default: :obj:`"1-n"`)
         label_smoothing: label smoothing of the 1-N loss. (default: :obj:`0.0`)
         candidates: for graphs with more entities, score each batch against the true answers
@@ -124,8 +127,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         raise GraphError("the training graph has no triples: nothing to learn from")
     if valid is not None and (valid.num_entities != train.num_entities or valid.num_relations != train.num_relations):
         raise GraphError("valid must share the vocabulary of train (use KGraph.split or load_dataset)")
-    if loss not in ("1-n", "nsamp"):
-        raise ConfigError(f"unknown loss {loss!r}: use '1-n' or 'nsamp'")
+    if loss not in ("1-n", "bce", "nsamp"):
+        raise ConfigError(f"unknown loss {loss!r}: use '1-n', 'bce' or 'nsamp'")
     if isinstance(model, str):
         if epochs:
             _check_memory(model, train, model_kw, batch_size, loss, candidates, num_negatives)
@@ -145,7 +148,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
 
     queries = reciprocal_queries(torch.as_tensor(train.triples), train.num_relations)
     sampled = loss == "1-n" and candidates is not None and candidates < model.num_entities
-    groups = QueryGroups(queries, 2 * train.num_relations) if loss == "1-n" and group_answers and not sampled else None
+    groups = QueryGroups(queries, 2 * train.num_relations) \
+        if (loss == "1-n" and group_answers and not sampled) or loss == "bce" else None
     neg_queries = _negative_queries(negatives, train) if negatives is not None else None
     aux = model.auxiliary_parameters()
     aux_ids = {id(p) for p in aux}
@@ -163,24 +167,34 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         perm = torch.randperm(len(groups) if groups is not None else len(queries), generator=gen)
         total, steps = 0.0, 0
         for i in range(0, len(perm), batch_size):
-            state = model.encode()
             if groups is not None:   # each distinct query once, against all its answers
                 entity, relation, row, answer = groups.batch(perm[i:i + batch_size])
-                logits = model.score_queries(entity, relation, state)
-                batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
                 q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
+                model.hide_triples(q)
+                state = model.encode()
+                logits = model.score_queries(entity, relation, state)
+                if loss == "bce":
+                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen)
+                else:
+                    batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
             elif sampled:
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 cand = torch.unique(torch.cat([q[:, 2], torch.randint(model.num_entities, (num_sampled,), generator=gen)]))
                 logits = model.score_candidates(q[:, 0], q[:, 1], cand, state)
                 batch_loss = F.cross_entropy(logits, torch.searchsorted(cand, q[:, 2].contiguous()),
                                              label_smoothing=label_smoothing)
             elif loss == "1-n":
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 logits = model.score_queries(q[:, 0], q[:, 1], state)
                 batch_loss = F.cross_entropy(logits, q[:, 2], label_smoothing=label_smoothing)
             else:
                 q = queries[perm[i:i + batch_size]]
+                model.hide_triples(q)
+                state = model.encode()
                 batch_loss = _nsamp_loss(model, q, state, num_negatives, adversarial_temperature, gen)
             batch_loss = batch_loss + model.regularization(q[:, 0], q[:, 1], q[:, 2], state)
             if neg_queries is not None:
@@ -273,6 +287,17 @@ def _check_memory(name: str, train: KGraph, model_kw: dict[str, Any], batch_size
     targets = (num_negatives + 1) if loss == "nsamp" else (batch_size + candidates if candidates else None)
     check_training_memory(name, train.num_entities, train.num_relations, dim * getattr(cls, "entity_factor", 1),
                           batch_size, targets)
+
+
+def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, k: int, temperature: float,
+                 gen: torch.Generator) -> torch.Tensor:
+    """Binary cross-entropy of each ``(row, answer)`` pair against ``k`` random entities of
+    its row, the negatives weighted by their softmax at ``temperature`` (self-adversarial).
+    ``logits``: ``shape: (B, N)`` (the queries scored against all entities once)."""
+    pos = logits[row, answer]
+    neg = logits[row.unsqueeze(1), torch.randint(logits.shape[1], (len(row), k), generator=gen)]
+    weight = torch.softmax(temperature * neg.detach(), dim=1)
+    return -(F.logsigmoid(pos) + (weight * F.logsigmoid(-neg)).sum(1)).mean() / 2
 
 
 def _valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:

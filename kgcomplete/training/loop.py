@@ -25,8 +25,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-#: Why training ended, as recorded in results and runs.
-STOP_REASONS = ("max_epochs", "early_stopping", "time_budget", "stopped")
+#: Why training ended, as recorded in results and runs (``reused``: no training, a saved
+#: model scored the new graph).
+STOP_REASONS = ("max_epochs", "early_stopping", "time_budget", "stopped", "reused")
 
 
 def default_threads() -> int:

@@ -34,7 +34,8 @@ from kgcomplete.training.fit import FitResult, fit
 # Parameters with one row per entity, and with one row per relation in the reciprocal
 # layout of base.py (rows 0..R-1 the relations, R..2R-1 their reciprocals).
 ENTITY_ROWS = ("entity.weight",)
-RELATION_ROWS = ("relation.weight", ".coefficients")  # KGE tables; R-GCN basis coefficients
+# KGE tables; R-GCN basis coefficients; NBFNet's query vectors and per-relation maps
+RELATION_ROWS = ("relation.weight", ".coefficients", "query.weight", ".relation_map", ".relation_bias")
 
 # fit() settings that turn a cold run into a fine-tune: validate every epoch, stop after two
 # validations without improvement, at most 10 epochs.
