@@ -39,10 +39,17 @@ def _run(driver: neo4j.Driver, name: str, database: str | None, write: bool, **p
         return session.execute_write(work) if write else session.execute_read(work)
 
 
+def _limit(limit: object) -> int:
+    """``limit`` as a positive int, else a one-line :class:`ReviewError`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ReviewError(f"limit must be a positive number, not {limit!r}")
+    return limit
+
+
 def list_pending(driver: neo4j.Driver, *, limit: int = 25, type: str | None = None,
                  database: str | None = None) -> list[dict[str, Any]]:
     """Pending suggestions, most probable first (``pending.cypher``)."""
-    return _run(driver, "pending", database, False, limit=int(limit), type=type)
+    return _run(driver, "pending", database, False, limit=_limit(limit), type=type)
 
 
 def for_node(driver: neo4j.Driver, node: str, *, database: str | None = None) -> list[dict[str, Any]]:
@@ -105,7 +112,7 @@ def stats(driver: neo4j.Driver, *, database: str | None = None) -> dict[str, lis
 
 def entities_pending(driver: neo4j.Driver, *, limit: int = 25, database: str | None = None) -> list[dict[str, Any]]:
     """Pending proposed entities with their relationships (``entities_pending.cypher``)."""
-    return _run(driver, "entities_pending", database, False, limit=int(limit))
+    return _run(driver, "entities_pending", database, False, limit=_limit(limit))
 
 
 def accept_entity(driver: neo4j.Driver, id: str, *, properties: dict[str, Any], reviewer: str,
@@ -149,7 +156,7 @@ def _why_not_entity(driver: neo4j.Driver, id: str, database: str | None) -> str:
 def runs(driver: neo4j.Driver, *, limit: int = 20, job: str | None = None,
          database: str | None = None) -> list[dict[str, Any]]:
     """Enrichment runs, newest first (``runs.cypher``)."""
-    return _run(driver, "runs", database, False, limit=int(limit), job=job)
+    return _run(driver, "runs", database, False, limit=_limit(limit), job=job)
 
 
 def _why_not(tx: neo4j.ManagedTransaction, id: str) -> str:
