@@ -116,6 +116,7 @@ class SuggestSettings(_Strict):
     top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
     min_probability: float = Field(0.1, ge=0, le=1, description="drop suggestions below this calibrated probability")
     max_total: int = Field(1000, ge=1, description="at most this many suggestions per run")
+    write_batch_size: int = Field(2000, ge=1, description="suggestions per writeback transaction")
     learn_from_reviews: bool = Field(True, description="shift probabilities by what analysts accepted and "
                                      "rejected per type, (type, tail) and (head, type)")
     type_constraints: dict[str, TypeConstraint] = Field(

@@ -4,7 +4,8 @@ A run is one ``:KGCRun`` node (id, times, status, model, parameters, metrics, co
 suggestion is one ``SUGGESTED`` relationship between two existing nodes, found by the
 configured key property, with ``id`` (stable: a hash of head key, type and tail key),
 ``type``, ``score``, ``probability``, ``rank``, ``evidence``, ``model``, ``run_id``,
-``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key``, ``tail_key``, the display
+``status``, ``created_at``, ``created_run`` (the run that created it; ``run_id`` is the last run
+that refreshed it), ``updated_at``, ``caption``, ``head_key``, ``tail_key``, the display
 names ``head_name``, ``tail_name``, ``type_name``, and the structured reasons of
 :func:`~kgcomplete.records.reason_properties` (``evidence_kind``, ``evidence_confidence``,
 ``evidence_step_*``: the real relationships each reason cites) with ``key_property``, the node
@@ -169,7 +170,8 @@ def _statements(graph: GraphSettings) -> tuple[str, str, str]:
         f"UNWIND $rows AS row MATCH (a{label} {{{key}: row.head_key}}) MATCH (b{label} {{{key}: row.tail_key}}) "
         f"WITH a, b, row WHERE {no_real} "
         "CREATE (a)-[s:SUGGESTED]->(b) "
-        "SET s = row, s.status = 'pending', s.run_id = $run_id, s.created_at = $now, s.updated_at = $now "
+        "SET s = row, s.status = 'pending', s.run_id = $run_id, s.created_run = $run_id, s.created_at = $now, "
+        "s.updated_at = $now "
         "RETURN count(s) AS n")
     return existing, update, create
 

@@ -212,7 +212,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             checkpoint("writing")
             t0 = time.perf_counter()
             result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
-                                              progress=progress, should_stop=halted)
+                                              batch_size=p.write_batch_size, progress=progress, should_stop=halted)
             clock["write"] = time.perf_counter() - t0
         if g.enabled:
             checkpoint("proposing entities")
