@@ -162,3 +162,20 @@ def reset_suggestions(driver: neo4j.Driver) -> None:
     with driver.session(database="neo4j") as s:
         s.run("MATCH ()-[r:SUGGESTED]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 5000 ROWS").consume()
         s.run("MATCH (n) WHERE n:KGCRun OR n:KGCWriteBatch DETACH DELETE n").consume()
+
+
+def kill9_server(server: Any) -> None:
+    """kill -9 the local Neo4j (a LocalNeo4j) and wait until its process and Bolt port are gone."""
+    import socket
+
+    os.kill(server.status().pid, signal.SIGKILL)
+    while server.status().running:
+        time.sleep(0.05)
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", server.bolt_port))
+                return
+            except OSError:
+                time.sleep(0.1)

@@ -5,7 +5,6 @@ its expiry, and every run's final status true."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -17,6 +16,7 @@ from fault_injection import (
     JOB,
     Client,
     audit,
+    kill9_server,
     lock_state,
     query,
     running_run,
@@ -97,9 +97,7 @@ def test_kill9_of_neo4j_during_writeback(nations_db, settings, tmp_path, neo4j_s
     client = Client("manual", settings.neo4j.uri, secret(settings), tmp_path / "faults.toml", ttl=TTL)
     run = wait_until_committed(nations_db, client, 1)
     assert run is not None, client.output()
-    os.kill(server.status().pid, signal.SIGKILL)
-    while server.status().running:
-        time.sleep(0.1)
+    kill9_server(server)
     server.start()
     code = client.finish()
     if code != 0:   # the client failed with one line (or finished, if the server came back within its retries)
