@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -130,18 +131,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=20, help="kills per kind")
     ap.add_argument("--kinds", default="manual,scheduled,server")
-    ap.add_argument("--max-total", type=int, default=600, help="suggestions per run")
-    ap.add_argument("--batch", type=int, default=20, help="suggestions per writeback transaction")
+    ap.add_argument("--max-total", type=int, default=300, help="suggestions per run")
+    ap.add_argument("--batch", type=int, default=10, help="suggestions per writeback transaction")
     ap.add_argument("--ttl", type=float, default=5.0, help="lock TTL (a killed client's lock outlives it so long)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="JSON file (default: benchmarks/results/faults_<date>.json)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # stopped: the server is still stopped, the JSON kept
     rng = np.random.default_rng(args.seed)
     kinds = args.kinds.split(",")
     out: dict[str, Any] = {"command": "OMP_NUM_THREADS=1 python benchmarks/faults.py " + " ".join(sys.argv[1:]),
                            "date": date.today().isoformat(), "kills_per_kind_asked": args.kills,
                            "max_total": args.max_total, "batch": args.batch, "lock_ttl": args.ttl, "seed": args.seed,
                            "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "load_before": os.getloadavg()}
+    target_path = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"faults_{date.today().isoformat()}.json"
+    out["kinds"] = {}
     t_start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="kgc-faults-") as home:
         server = LocalNeo4j(Path(home) / "neo4j", bolt_port=free_port(), http_port=free_port(), password=PASSWORD,
@@ -156,11 +160,10 @@ def main() -> None:
             full = enrich(driver, settings, progress=False, lock_ttl=args.ttl)
             total = full.report.written
             out["suggestions_per_run"] = total
-            out["kinds"] = {}
             for kind in kinds:
                 kills: list[dict[str, Any]] = []
                 attempts = 0
-                while len(kills) < args.kills:
+                while len(kills) < args.kills and attempts < 3 * args.kills:
                     attempts += 1
                     target = int(rng.integers(0, total))
                     result = one_kill(driver, server, settings, config, kind, target, float(rng.uniform(0, 0.02)),
@@ -168,43 +171,57 @@ def main() -> None:
                     if result is not None:
                         kills.append(result)
                         print(json.dumps(result), file=sys.stderr, flush=True)
-                    if attempts >= 3 * args.kills:
-                        break
+                    out["kinds"][kind] = summary(kills, attempts, None)
+                    save(out, target_path, complete=False)   # a stopped benchmark keeps what it measured
                 reset_suggestions(driver)
                 final = enrich(driver, settings, job=JOB if kind == "scheduled" else None, progress=False,
                                lock_ttl=args.ttl)
                 final_audit = audit(driver)
-                recover_s = [k["recover_seconds"] for k in kills]
-                survived = [k for k in kills if k["duplicates"] == k["lost"] == k["phantom"] == k["wrong_counters"]
-                            == k["untruthful"] == 0 and k["lock_overrun_seconds"] <= 3.0]
-                out["kinds"][kind] = {
-                    "kills": len(kills), "attempts": attempts, "survived": len(survived),
-                    "duplicates": sum(k["duplicates"] for k in kills) + final_audit["duplicates"],
-                    "lost": sum(k["lost"] for k in kills) + final_audit["lost"],
-                    "phantom": sum(k["phantom"] for k in kills) + final_audit["phantom"],
-                    "wrong_counters": sum(k["wrong_counters"] for k in kills) + final_audit["wrong_counters"],
-                    "untruthful_status": sum(k["untruthful"] for k in kills),
-                    "locks_past_expiry": sum(1 for k in kills if k["lock_overrun_seconds"] > 3.0),
-                    "recover_seconds_median": round(statistics.median(recover_s), 2) if recover_s else None,
-                    "recover_seconds_max": max(recover_s) if recover_s else None,
-                    "committed_seen_before_kill": sorted(k["committed_seen_before_kill"] for k in kills),
-                    "final_run": {"status": next(r["status"] for r in final_audit["runs"] if r["id"] == final.run_id),
-                                  "written": final.report.written},
-                    "each": kills,
-                }
+                final_audit["status"] = next(r["status"] for r in final_audit["runs"] if r["id"] == final.run_id)
+                final_audit["written"] = final.report.written
+                out["kinds"][kind] = summary(kills, attempts, final_audit)
+                save(out, target_path, complete=False)
             driver.close()
         finally:
             server.stop()
     out["seconds"] = round(time.monotonic() - t_start, 1)
     out["load_after"] = os.getloadavg()
+    print(save(out, target_path, complete=True))
+
+
+def summary(kills: list[dict[str, Any]], attempts: int, final: dict[str, Any] | None) -> dict[str, Any]:
+    """One kind's figures: kills landed during writeback, survived, and the sums of the audit
+    (the kills' and, once it ran, the final full run's)."""
+    final = final or {"duplicates": 0, "lost": 0, "phantom": 0, "wrong_counters": 0}
+    recover_s = [k["recover_seconds"] for k in kills]
+    survived = [k for k in kills if k["duplicates"] == k["lost"] == k["phantom"] == k["wrong_counters"]
+                == k["untruthful"] == 0 and k["lock_overrun_seconds"] <= 3.0]
+    return {
+        "kills": len(kills), "attempts": attempts, "survived": len(survived),
+        "duplicates": sum(k["duplicates"] for k in kills) + final["duplicates"],
+        "lost": sum(k["lost"] for k in kills) + final["lost"],
+        "phantom": sum(k["phantom"] for k in kills) + final["phantom"],
+        "wrong_counters": sum(k["wrong_counters"] for k in kills) + final["wrong_counters"],
+        "untruthful_status": sum(k["untruthful"] for k in kills),
+        "locks_past_expiry": sum(1 for k in kills if k["lock_overrun_seconds"] > 3.0),
+        "recover_seconds_median": round(statistics.median(recover_s), 2) if recover_s else None,
+        "recover_seconds_max": max(recover_s) if recover_s else None,
+        "committed_seen_before_kill": sorted(k["committed_seen_before_kill"] for k in kills),
+        "final_run": {"status": final.get("status"), "written": final.get("written")},
+        "each": kills,
+    }
+
+
+def save(out: dict[str, Any], path: Path, *, complete: bool) -> str:
+    """Write the JSON (totals over the kinds so far); returns its text."""
+    out["complete"] = complete
     out["totals"] = {k: sum(v[k] for v in out["kinds"].values())
                      for k in ("kills", "survived", "duplicates", "lost", "phantom", "wrong_counters",
                                "untruthful_status", "locks_past_expiry")}
     text = json.dumps(out, indent=1, default=str)
-    print(text)
-    target = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / f"faults_{date.today().isoformat()}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n")
+    return text
 
 
 if __name__ == "__main__":
