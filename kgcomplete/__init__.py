@@ -36,6 +36,8 @@ from kgcomplete.errors import (
     InputFileError,
     KGCompleteError,
     LocalNeo4jError,
+    LockHeld,
+    LockLost,
     Neo4jConnectionError,
     ReviewError,
     Stopped,
@@ -51,7 +53,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "pipeline", "PipelineResult", "KGraph", "Settings", "load_settings", "datasets",
     "KGCompleteError", "ConfigError", "GraphError", "InputFileError", "LocalNeo4jError", "Neo4jConnectionError",
-    "ReviewError", "Stopped", "WarmStartMismatch", "__version__",
+    "LockHeld", "LockLost", "ReviewError", "Stopped", "WarmStartMismatch", "__version__",
 ]
 
 

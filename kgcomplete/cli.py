@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Iterator, Optional
 
 import typer
 
@@ -271,13 +273,32 @@ def evaluate_generator_cmd(
 # ---------------------------------------------------------------------- enrich
 @app.command("enrich")
 def enrich_cmd(ctx: typer.Context, top: Annotated[int, typer.Option(min=0, help="suggestions to print")] = 10,
+               job: Annotated[Optional[str], typer.Option("--job", help="run this [[jobs]] entry now, under its "
+                                                          "lock (default: the lock 'enrich' of manual runs)")] = None,
+               wait: Annotated[bool, typer.Option("--wait", help="if another run holds the lock, wait for it "
+                                                  "(default: do not start, and say so)")] = False,
+               lock_ttl: Annotated[float, typer.Option(min=5, help="seconds a killed run's lock outlives it "
+                                                       "(default: the job's lock_ttl_seconds, else 600)")] = 0,
                config: ConfigOpt = None, uri: UriOpt = None, username: UserOpt = None, database: DbOpt = None) -> None:
-    """One enrichment run: pull, train, suggest, write back; prints the top suggestions."""
+    """One enrichment run: pull, train, suggest, write back; prints the top suggestions.
+
+    Runs under a lock in Neo4j, so two runs never do the same work at once. SIGTERM or Ctrl-C
+    stops the run at its next safe point (an epoch, a writeback batch), marked failed; a second
+    one stops it at once, still marked failed."""
+    from kgcomplete.jobs.scheduler import job_settings
     from kgcomplete.server.local import LocalNeo4j
 
-    c = _conn(ctx, config, uri, username, database).client()
-    result = c.enrich(echo=typer.echo)
-    if c.settings.suggest.enabled:
+    state = _conn(ctx, config, uri, username, database)
+    c = state.client()
+    settings = c.settings
+    ttl = lock_ttl or 600.0
+    if job is not None:
+        entry = settings.job(job)
+        settings = c.settings = job_settings(settings, entry)
+        ttl = lock_ttl or entry.lock_ttl_seconds
+    with _stop_on_signals() as stop:
+        result = c.enrich(job=job, echo=typer.echo, wait=wait, lock_ttl=ttl, should_stop=stop.is_set)
+    if settings.suggest.enabled:
         typer.echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:top]:
         typer.echo("\n".join(s.describe()))
@@ -285,8 +306,33 @@ def enrich_cmd(ctx: typer.Context, top: Annotated[int, typer.Option(min=0, help=
         typer.echo(f"run {result.run_id}: {result.entity_report.describe()}")
         for e in result.entities[:top]:
             typer.echo("\n".join(e.describe()))
-    typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(c.settings.neo4j.uri)}) "
+    typer.echo(f"review: `kgcomplete review list`, or in Neo4j Browser ({LocalNeo4j.browser_url_for(settings.neo4j.uri)}) "
                "run cypher/review/pending.cypher; `kgcomplete guide` serves a guide for :play")
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by the first SIGTERM / SIGINT (the run stops at its next safe point); a
+    second one interrupts at once. The previous handlers come back afterwards."""
+    import signal
+
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        typer.echo(f"{signal.Signals(signum).name}: stopping at the next safe point (again: at once)", err=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 # ---------------------------------------------------------------------- schedule / runs
@@ -368,9 +414,10 @@ def review_accept(ctx: typer.Context,
     if above is None and not ids:
         raise typer.BadParameter("give suggestion ids or --above P")
     review = _conn(ctx, config, uri, username, database).client().review
-    rows = review.accept_above(above, type=type, reviewer=_reviewer(reviewer)) if above is not None else []
-    if ids:
-        rows += review.accept(ids, reviewer=_reviewer(reviewer))
+    if ids:   # ids and --above together: one transaction, all or none
+        rows = review.accept(ids, reviewer=_reviewer(reviewer), above=above, type=type)
+    else:
+        rows = review.accept_above(above or 0.0, type=type, reviewer=_reviewer(reviewer))
     typer.echo(f"accepted {len(rows)} suggestion(s)")
     _table(rows, ["id", "head", "type", "tail"])
 

@@ -108,13 +108,17 @@ class Client:
                         seeds=seeds, hops=hops, fan_out=fan_out, progress=progress)
 
     def enrich(self, *, job: str | None = None, progress: bool = True,
-               echo: Callable[[str], None] = lambda _: None) -> Any:
-        """One enrichment run (pull, train, suggest, write back) with the client's settings;
-        returns the :class:`~kgcomplete.jobs.enrich.EnrichResult`."""
+               echo: Callable[[str], None] = lambda _: None, wait: bool = False, lock_ttl: float = 600.0,
+               should_stop: Callable[[], bool] | None = None) -> Any:
+        """One enrichment run (pull, train, suggest, write back) with the client's settings,
+        under lock ``job`` (or ``"enrich"``); returns the
+        :class:`~kgcomplete.jobs.enrich.EnrichResult`. If another run holds the lock: with
+        ``wait`` wait for it, else :class:`~kgcomplete.errors.LockHeld`."""
         from kgcomplete.jobs.enrich import enrich
 
         with translate_errors(self.settings.neo4j):
-            return enrich(self.driver, self.settings, job=job, progress=progress, echo=echo)
+            return enrich(self.driver, self.settings, job=job, progress=progress, echo=echo, wait=wait,
+                          lock_ttl=lock_ttl, should_stop=should_stop)
 
     def runs(self, *, limit: int = 20, job: str | None = None) -> list[dict[str, Any]]:
         """Enrichment runs, newest first."""
@@ -169,9 +173,11 @@ class Review:
         """Every suggestion touching the node with this key."""
         return self._call(review.for_node, key)
 
-    def accept(self, ids: str | Sequence[str], *, reviewer: str | None = None) -> list[dict[str, Any]]:
-        """Accept suggestions (all or none): each becomes the real relationship."""
-        return self._call(review.accept, ids, reviewer=reviewer or _login())
+    def accept(self, ids: str | Sequence[str], *, reviewer: str | None = None, above: float | None = None,
+               type: str | None = None) -> list[dict[str, Any]]:
+        """Accept suggestions (all or none, ``above`` a probability too): each becomes the real
+        relationship."""
+        return self._call(review.accept, ids, reviewer=reviewer or _login(), above=above, type=type)
 
     def reject(self, ids: str | Sequence[str], *, reviewer: str | None = None) -> list[dict[str, Any]]:
         """Reject suggestions (all or none): kept, never proposed again, hard negatives."""

@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -52,6 +53,19 @@ class Neo4jSettings(_Strict):
     def _scheme(cls, v: str) -> str:
         if v.split("://")[0] not in {"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"}:
             raise ValueError(f"{v!r} is not a Neo4j URI (bolt://host:port or neo4j://host:port)")
+        parts = urlsplit(v)
+        if "@" in parts.netloc:  # never echo it: it may hold a password
+            raise ValueError("the URI holds a user or password before '@': give them with NEO4J_USERNAME and "
+                             "NEO4J_PASSWORD instead")
+        try:
+            parts.port  # noqa: B018 (parses the port)
+        except ValueError:
+            raise ValueError(f"{v!r} has a malformed port: expected bolt://host:port") from None
+        if not parts.hostname:
+            raise ValueError(f"{v!r} names no host: expected bolt://host:port")
+        if parts.path not in ("", "/"):
+            raise ValueError(f"{v!r} has a path ({parts.path!r}), which a Neo4j URI cannot have: give the database "
+                             "with NEO4J_DATABASE or --database instead")
         return v
 
 
@@ -104,6 +118,7 @@ class SuggestSettings(_Strict):
     top_k: int = Field(5, ge=1, description="candidates per entity, type and direction")
     min_probability: float = Field(0.1, ge=0, le=1, description="drop suggestions below this calibrated probability")
     max_total: int = Field(1000, ge=1, description="at most this many suggestions per run")
+    write_batch_size: int = Field(2000, ge=1, description="suggestions per writeback transaction")
     learn_from_reviews: bool = Field(True, description="shift probabilities by what analysts accepted and "
                                      "rejected per type, (type, tail) and (head, type)")
     type_constraints: dict[str, TypeConstraint] = Field(

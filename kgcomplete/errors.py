@@ -44,6 +44,15 @@ class Stopped(KGCompleteError):
     completes the work."""
 
 
+class LockHeld(KGCompleteError):
+    """Another run holds the lock this run needs: the run did not start (wait for it, or try
+    again later)."""
+
+
+class LockLost(KGCompleteError):
+    """A run's lock expired (its renewals failed) and may be another run's now: the run stops."""
+
+
 class ReviewError(KGCompleteError):
     """A review action cannot be applied (unknown id, already reviewed ...)."""
 

@@ -16,39 +16,57 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Collection, Iterator, Sequence
 
 import numpy as np
 
+from kgcomplete.datasets.names import key_problem, looks_like_header, name_problem
 from kgcomplete.errors import InputFileError
 from kgcomplete.graph import KGraph
 
 SPLITS = ("train", "valid", "test")
 
 
-def read_triples(path: str | Path) -> list[tuple[str, str, str]]:
+def read_triples(path: str | Path, reserved: Collection[str] = ()) -> list[tuple[str, str, str]]:
     """Read ``head, relation, tail`` rows from a ``.tsv``/``.txt`` (tab) or ``.csv`` file.
 
-    Blank lines are skipped. Any other line without exactly three non-empty fields raises
-    :class:`InputFileError` naming the file and the line.
+    Blank lines are skipped. Any other line without exactly three non-empty fields, a header
+    row, or a name beyond the limits of :mod:`kgcomplete.datasets.names` (too long, blank,
+    control characters) or a relationship type in ``reserved`` raises :class:`InputFileError`
+    naming the file and the line. A UTF-8 byte order mark is not part of the first name.
     """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, None, "no such file")
     rows: list[tuple[str, str, str]] = []
+    checked: set[str] = set()   # relationship types seen (few): each checked once
     for line_no, fields in _read_rows(path):
         if len(fields) != 3:
             raise InputFileError(path, line_no, f"expected 3 fields (head, relation, tail), found {len(fields)}")
         if any(f == "" for f in fields):
             raise InputFileError(path, line_no, "empty head, relation or tail")
-        rows.append((fields[0], fields[1], fields[2]))
+        if not rows and looks_like_header(fields):
+            raise InputFileError(path, line_no, f"looks like a header row ({', '.join(fields)}): triple files have "
+                                                "no header; remove the line")
+        head, rel, tail = fields
+        if rel not in checked:
+            problem = name_problem("relationship type", rel)
+            if rel in reserved:
+                problem = f"relationship type {rel!r} is reserved for kgcomplete's suggestions; rename it in the data"
+            if problem:
+                raise InputFileError(path, line_no, problem)
+            checked.add(rel)
+        problem = key_problem(head) or key_problem(tail)
+        if problem:
+            raise InputFileError(path, line_no, problem)
+        rows.append((head, rel, tail))
     return rows
 
 
 def _read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
             if delimiter == ",":
                 for i, fields in enumerate(csv.reader(fh), start=1):
                     if fields and any(fields):
@@ -64,13 +82,18 @@ def _read_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def read_table(path: Path, columns: int) -> list[list[str]]:
     """Read a tab-separated side file with a header line (entity_types, types, relations)."""
-    out: list[list[str]] = []
+    return [fields for _, fields in read_table_lines(path, columns)]
+
+
+def read_table_lines(path: Path, columns: int) -> list[tuple[int, list[str]]]:
+    """:func:`read_table` with each row's line number."""
+    out: list[tuple[int, list[str]]] = []
     for line_no, fields in _read_rows(path):
         if line_no == 1:
             continue
         if len(fields) < columns:
             raise InputFileError(path, line_no, f"expected at least {columns} tab-separated fields, found {len(fields)}")
-        out.append(fields)
+        out.append((line_no, fields))
     return out
 
 
@@ -109,16 +132,29 @@ def read_dataset(path: str | Path, splits: Sequence[str] = SPLITS) -> Dataset:
                    valid=as_graph(rows.get("valid", [])), test=as_graph(rows.get("test", [])))
 
 
-def read_entity_labels(path: Path) -> dict[str, list[str]]:
-    """Entity key -> labels, from ``entity_types.tsv`` named by ``types.tsv`` ({} without them)."""
+def read_entity_labels(path: Path, reserved: Collection[str] = ()) -> dict[str, list[str]]:
+    """Entity key -> labels, from ``entity_types.tsv`` named by ``types.tsv`` ({} without them);
+    a label beyond the limits of :mod:`~kgcomplete.datasets.names` or in ``reserved`` raises
+    :class:`InputFileError` with the file and line."""
     labels: dict[str, list[str]] = {}
     if not (path / "entity_types.tsv").exists():
         return labels
-    names = {r[0]: r[1] for r in read_table(path / "types.tsv", 2)} if (path / "types.tsv").exists() else {}
-    for ent, typ, *_ in read_table(path / "entity_types.tsv", 2):
+    names: dict[str, str] = {}
+    if (path / "types.tsv").exists():
+        for line_no, (typ, label, *_) in read_table_lines(path / "types.tsv", 2):
+            problem = name_problem("label", label) if label else None
+            if problem:
+                raise InputFileError(path / "types.tsv", line_no, problem)
+            names[typ] = label
+    for line_no, (ent, typ, *_) in read_table_lines(path / "entity_types.tsv", 2):
         label = names.get(typ, typ)
         if not label:
             raise InputFileError(path / "types.tsv", None, f"type {typ!r} has an empty label")
+        problem = name_problem("label", label) or key_problem(ent)
+        if label in reserved:
+            problem = f"label {label!r} (entity {ent!r}) is reserved by kgcomplete; rename it in the data"
+        if problem:
+            raise InputFileError(path / "entity_types.tsv", line_no, problem)
         labels.setdefault(ent, [])
         if label not in labels[ent]:
             labels[ent].append(label)

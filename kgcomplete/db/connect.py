@@ -24,7 +24,7 @@ from neo4j.exceptions import AuthError, ClientError, Neo4jError, ServiceUnavaila
 
 from kgcomplete.config import Neo4jSettings
 from kgcomplete.errors import ConfigError, Neo4jConnectionError
-from kgcomplete.server.local import STATE_FILE, default_home, local_password_for
+from kgcomplete.server.local import STATE_FILE, default_home, local_password_for, local_target
 
 
 def quote(name: str) -> str:
@@ -38,13 +38,16 @@ def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
     """A driver for ``settings``; with ``verify``, checks the server and credentials now.
 
     Without a password, and only when ``settings.uri`` is exactly the Bolt address of the
-    local server kgcomplete started, the password it generated is used.
+    running local server kgcomplete started, the password it generated is used, and sent to
+    ``127.0.0.1`` and that port only (:meth:`~kgcomplete.server.local.LocalNeo4j.serves`).
     """
+    uri = settings.uri
     if settings.password is not None:
         password = settings.password.get_secret_value()
     else:
-        password = local_password_for(settings.uri) or ""
-    driver = neo4j.GraphDatabase.driver(settings.uri, auth=(settings.username, password),
+        # the generated password goes only to the local instance's exact address
+        uri, password = local_target(settings.uri) or (settings.uri, "")
+    driver = neo4j.GraphDatabase.driver(uri, auth=(settings.username, password),
                                         connection_timeout=10.0, max_transaction_retry_time=15.0,
                                         notifications_min_severity="OFF")
     if verify:

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from kgcomplete.config import GraphSettings
 from kgcomplete.datasets import SPLITS, read_entity_labels, read_relation_names, read_triples
+from kgcomplete.datasets.names import key_problem, name_problem
 from kgcomplete.db.connect import quote
 from kgcomplete.db.schema import RESERVED_LABELS, RESERVED_TYPES, ensure_key_constraint
 from kgcomplete.errors import ConfigError, GraphError
@@ -71,18 +72,29 @@ def read_input(path: str | Path, splits: Sequence[str] = ("train",)) -> LoadInpu
         unknown = [s for s in splits if s not in SPLITS]
         if unknown:
             raise ConfigError(f"unknown split {unknown[0]!r}: choose from {', '.join(SPLITS)}")
-        triples = [t for s in splits for t in read_triples(path / f"{s}.tsv")]
-        labels, names = read_entity_labels(path), read_relation_names(path)
+        triples = [t for s in splits for t in read_triples(path / f"{s}.tsv", RESERVED_TYPES)]
+        labels, names = read_entity_labels(path, RESERVED_LABELS), read_relation_names(path)
     else:
-        triples, labels, names = read_triples(path), {}, {}
-    reserved = sorted({r for _, r, _ in triples} & set(RESERVED_TYPES))
-    if reserved:
-        raise GraphError(f"relationship type {reserved[0]!r} is reserved for kgcomplete's suggestions; rename it in the data")
-    for ent, labs in labels.items():
-        bad = [lab for lab in labs if lab in RESERVED_LABELS]
-        if bad:
-            raise GraphError(f"label {bad[0]!r} (entity {ent!r}) is reserved by kgcomplete; rename it in the data")
+        triples, labels, names = read_triples(path, RESERVED_TYPES), {}, {}
     return LoadInput(triples=list(dict.fromkeys(triples)), entity_labels=labels, relation_names=names)
+
+
+def check_input(data: LoadInput) -> None:
+    """Raise :class:`GraphError` naming the first type, label or key beyond the limits."""
+    for rel in sorted({r for _, r, _ in data.triples}):
+        if rel in RESERVED_TYPES:
+            raise GraphError(f"relationship type {rel!r} is reserved for kgcomplete's suggestions; rename it in the data")
+        if problem := name_problem("relationship type", rel):
+            raise GraphError(problem)
+    for key in dict.fromkeys(x for h, _, t in data.triples for x in (h, t)):
+        if problem := key_problem(key):
+            raise GraphError(problem)
+    for ent, labels in data.entity_labels.items():
+        for label in labels:
+            if label in RESERVED_LABELS:
+                raise GraphError(f"label {label!r} (entity {ent!r}) is reserved by kgcomplete; rename it in the data")
+            if problem := name_problem("label", label):
+                raise GraphError(f"{problem} (entity {ent!r})")
 
 
 def load_path(driver: neo4j.Driver, path: str | Path, graph: GraphSettings, *, database: str | None = None,
@@ -94,7 +106,13 @@ def load_path(driver: neo4j.Driver, path: str | Path, graph: GraphSettings, *, d
 
 def load_triples(driver: neo4j.Driver, data: LoadInput, graph: GraphSettings, *, database: str | None = None,
                  batch_size: int = 10_000, progress: bool = True) -> LoadReport:
-    """Write validated rows in batched UNWIND transactions; returns what was created."""
+    """Write validated rows in batched UNWIND transactions; returns what was created.
+
+    Rows built in code (not read by :func:`read_input`) are checked here too, before anything
+    is written: names and keys within :mod:`kgcomplete.datasets.names`, a positive batch size."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive number of rows, not {batch_size!r}")
+    check_input(data)
     start = time.perf_counter()
     ensure_key_constraint(driver, graph, database)
     report = LoadReport(relationships_read=len(data.triples))

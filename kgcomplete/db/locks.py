@@ -20,6 +20,8 @@ from typing import Callable
 
 import neo4j
 
+from kgcomplete.db.runs import heartbeat
+
 METADATA = {"app": "kgcomplete", "op": "lock"}
 
 
@@ -71,16 +73,30 @@ def release(driver: neo4j.Driver, name: str, owner: str, *, database: str | None
     return records[0]["n"] == 1
 
 
+HEARTBEAT_SECONDS = 60.0   # a held lock is renewed, and its run heartbeats, at least this often
+
+
 class JobLock:
-    """Context manager: acquire on enter, renew every ``ttl / 3`` seconds in a thread, release
-    on exit. ``held`` says whether it was acquired; ``holder`` names the owner otherwise.
-    ``on_renew`` runs after each renewal (the job uses it to heartbeat its KGCRun)."""
+    """Context manager: acquire on enter, renew in a thread every ``ttl / 3`` seconds (at most
+    :data:`HEARTBEAT_SECONDS`), release on exit. ``held`` says whether it was acquired;
+    ``holder`` names the owner otherwise.
+
+    With ``wait``, entering waits until the lock is free (polling; a crashed holder's lock
+    expires), calling ``on_wait`` once with the holder, and gives up when ``should_stop``
+    says so. While held, the thread also heartbeats ``run_id`` once it is set (the run being
+    done under the lock), so a run is seen alive however long one step takes; ``on_renew``
+    runs after each renewal."""
 
     def __init__(self, driver: neo4j.Driver, name: str, ttl: float, *, owner: str | None = None,
-                 database: str | None = None, on_renew: Callable[[], None] | None = None) -> None:
+                 database: str | None = None, on_renew: Callable[[], None] | None = None, wait: bool = False,
+                 on_wait: Callable[[dict], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.driver, self.name, self.ttl, self.database = driver, name, float(ttl), database
         self.owner = owner or new_owner()
         self.on_renew = on_renew
+        self.wait, self.on_wait, self.should_stop = wait, on_wait, should_stop
+        self.period = min(self.ttl / 3, HEARTBEAT_SECONDS)
+        self.run_id: str | None = None
         self.held = False
         self.lost = False
         self.holder: dict = {}
@@ -88,18 +104,29 @@ class JobLock:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> JobLock:
-        self.held, self.holder = acquire(self.driver, self.name, self.owner, self.ttl, database=self.database)
+        waited = False
+        while True:
+            self.held, self.holder = acquire(self.driver, self.name, self.owner, self.ttl, database=self.database)
+            if self.held or not self.wait or (self.should_stop is not None and self.should_stop()):
+                break
+            if not waited and self.on_wait is not None:
+                self.on_wait(self.holder)
+            waited = True
+            if self._stop.wait(min(self.period, 2.0)):
+                break
         if self.held:
             self._thread = threading.Thread(target=self._keep, name=f"kgc-lock-{self.name}", daemon=True)
             self._thread.start()
         return self
 
     def _keep(self) -> None:
-        while not self._stop.wait(self.ttl / 3):
+        while not self._stop.wait(self.period):
             try:
                 if not renew(self.driver, self.name, self.owner, self.ttl, database=self.database):
                     self.lost = True
                     return
+                if self.run_id is not None:
+                    heartbeat(self.driver, self.run_id, database=self.database)
                 if self.on_renew is not None:
                     self.on_renew()
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):

@@ -39,10 +39,17 @@ def _run(driver: neo4j.Driver, name: str, database: str | None, write: bool, **p
         return session.execute_write(work) if write else session.execute_read(work)
 
 
+def _limit(limit: object) -> int:
+    """``limit`` as a positive int, else a one-line :class:`ReviewError`."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ReviewError(f"limit must be a positive number, not {limit!r}")
+    return limit
+
+
 def list_pending(driver: neo4j.Driver, *, limit: int = 25, type: str | None = None,
                  database: str | None = None) -> list[dict[str, Any]]:
     """Pending suggestions, most probable first (``pending.cypher``)."""
-    return _run(driver, "pending", database, False, limit=int(limit), type=type)
+    return _run(driver, "pending", database, False, limit=_limit(limit), type=type)
 
 
 def for_node(driver: neo4j.Driver, node: str, *, database: str | None = None) -> list[dict[str, Any]]:
@@ -50,12 +57,16 @@ def for_node(driver: neo4j.Driver, node: str, *, database: str | None = None) ->
     return _run(driver, "for_node", database, False, node=node)
 
 
-def accept(driver: neo4j.Driver, ids: str | Sequence[str], *, reviewer: str,
-           database: str | None = None) -> list[dict[str, Any]]:
+def accept(driver: neo4j.Driver, ids: str | Sequence[str], *, reviewer: str, database: str | None = None,
+           above: float | None = None, type: str | None = None) -> list[dict[str, Any]]:
     """Accept suggestions, all or none: each real relationship is created and each
     suggestion marked accepted in one transaction. If any id cannot be accepted, nothing is,
-    and the :class:`~kgcomplete.errors.ReviewError` names every such id and why."""
-    return _decide(driver, "accept", ids, reviewer, database)
+    and the :class:`~kgcomplete.errors.ReviewError` names every such id and why. With
+    ``above`` (and ``type``), the pending suggestions of :func:`accept_above` are accepted in
+    the same transaction (ids repeated in the ids are fine)."""
+    if above is not None and not 0.0 <= above <= 1.0:
+        raise ReviewError(f"min_probability must be between 0 and 1, not {above}")
+    return _decide(driver, "accept", ids, reviewer, database, above=above, type=type)
 
 
 def accept_above(driver: neo4j.Driver, min_probability: float, *, reviewer: str, type: str | None = None,
@@ -75,14 +86,15 @@ def reject(driver: neo4j.Driver, ids: str | Sequence[str], *, reviewer: str,
 
 
 def _decide(driver: neo4j.Driver, name: str, ids: str | Sequence[str], reviewer: str,
-            database: str | None) -> list[dict[str, Any]]:
-    wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))
-    if not wanted:
+            database: str | None, above: float | None = None, type: str | None = None) -> list[dict[str, Any]]:
+    wanted = list(dict.fromkeys([ids] if isinstance(ids, str) else ids))   # an id given twice is decided once
+    if not wanted and above is None:
         raise ReviewError(f"no suggestion ids to {name}")
 
     @neo4j.unit_of_work(metadata={**METADATA, "statement": name})
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
-        rows, problems = [], []
+        rows: list[dict[str, Any]] = []
+        problems: list[str] = []
         for sid in wanted:
             found = [r.data() for r in tx.run(statement(name), id=sid, reviewer=reviewer)]
             if found:
@@ -91,6 +103,9 @@ def _decide(driver: neo4j.Driver, name: str, ids: str | Sequence[str], reviewer:
                 problems.append(_why_not(tx, sid))
         if problems:  # raising inside the transaction rolls every decision of this call back
             raise ReviewError(f"nothing was {name}ed: " + "; ".join(problems))
+        if above is not None:
+            rows += [r.data() for r in tx.run(statement("accept_above"), min_probability=float(above),
+                                              reviewer=reviewer, type=type)]
         return rows
 
     with driver.session(database=database) as session:
@@ -105,7 +120,7 @@ def stats(driver: neo4j.Driver, *, database: str | None = None) -> dict[str, lis
 
 def entities_pending(driver: neo4j.Driver, *, limit: int = 25, database: str | None = None) -> list[dict[str, Any]]:
     """Pending proposed entities with their relationships (``entities_pending.cypher``)."""
-    return _run(driver, "entities_pending", database, False, limit=int(limit))
+    return _run(driver, "entities_pending", database, False, limit=_limit(limit))
 
 
 def accept_entity(driver: neo4j.Driver, id: str, *, properties: dict[str, Any], reviewer: str,
@@ -149,7 +164,7 @@ def _why_not_entity(driver: neo4j.Driver, id: str, database: str | None) -> str:
 def runs(driver: neo4j.Driver, *, limit: int = 20, job: str | None = None,
          database: str | None = None) -> list[dict[str, Any]]:
     """Enrichment runs, newest first (``runs.cypher``)."""
-    return _run(driver, "runs", database, False, limit=int(limit), job=job)
+    return _run(driver, "runs", database, False, limit=_limit(limit), job=job)
 
 
 def _why_not(tx: neo4j.ManagedTransaction, id: str) -> str:

@@ -2,7 +2,7 @@
 
 kgcomplete's own nodes and relationships are never pulled as data and never loaded from
 data files: ``SUGGESTED`` relationships, and nodes labelled ``SuggestedEntity``, ``KGCRun``,
-``KGCLock`` or ``KGCRelationType``.
+``KGCLock``, ``KGCRelationType`` or ``KGCWriteBatch``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from kgcomplete.errors import ConfigError
 
 SUGGESTED = "SUGGESTED"
 RESERVED_TYPES = (SUGGESTED,)
-RESERVED_LABELS = ("SuggestedEntity", "KGCRun", "KGCLock", "KGCRelationType")
+RESERVED_LABELS = ("SuggestedEntity", "KGCRun", "KGCLock", "KGCRelationType", "KGCWriteBatch")
 SCHEMA_FILE = CYPHER_DIR / "schema.cypher"
 
 

@@ -4,7 +4,8 @@ A run is one ``:KGCRun`` node (id, times, status, model, parameters, metrics, co
 suggestion is one ``SUGGESTED`` relationship between two existing nodes, found by the
 configured key property, with ``id`` (stable: a hash of head key, type and tail key),
 ``type``, ``score``, ``probability``, ``rank``, ``evidence``, ``model``, ``run_id``,
-``status``, ``created_at``, ``updated_at``, ``caption``, ``head_key``, ``tail_key``, the display
+``status``, ``created_at``, ``created_run`` (the run that created it; ``run_id`` is the last run
+that refreshed it), ``updated_at``, ``caption``, ``head_key``, ``tail_key``, the display
 names ``head_name``, ``tail_name``, ``type_name``, and the structured reasons of
 :func:`~kgcomplete.records.reason_properties` (``evidence_kind``, ``evidence_confidence``,
 ``evidence_step_*``: the real relationships each reason cites) with ``key_property``, the node
@@ -19,6 +20,12 @@ batch is one managed transaction, retried by the driver on transient errors (dea
 between concurrent batches included). A run that fails part-way keeps what it wrote (valid
 suggestions, tagged with its run id) and is marked ``failed``; the next run writes the rest.
 
+The run's counters (``written``, ``updated``, ``skipped``) commit with each batch: the batch
+transaction also creates a ``KGCWriteBatch`` ledger node with its counts, which a second small
+transaction folds into the run node (:func:`fold_batch`). A client killed between the two
+leaves the ledger node; :func:`kgcomplete.db.runs.fold_run` adds it to the run when the run
+ends or is found interrupted. So the counters equal what was committed, whatever was killed.
+
 Example:
     >>> run_id = start_run(driver, model="ComplEx")                          # doctest: +SKIP
     >>> report = write_suggestions(driver, run_id, suggestions, settings.graph)  # doctest: +SKIP
@@ -30,6 +37,7 @@ import hashlib
 import itertools
 import json
 import time
+import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,6 +53,7 @@ from kgcomplete.errors import Stopped
 from kgcomplete.records import STEP_PROPERTIES, Reason, Suggestion, reason_properties
 
 METADATA = {"app": "kgcomplete", "op": "writeback"}
+LEDGER = "KGCWriteBatch"   # one node per committed batch until its counts are on the run
 
 
 def suggestion_id(head: str, rel_type: str, tail: str) -> str:
@@ -97,8 +106,12 @@ def write_suggestions(driver: neo4j.Driver, run_id: str, suggestions: Sequence[S
         with driver.session(database=database) as session:
             for attempt in range(3):
                 try:
-                    counts = session.execute_write(_write_batch, statements, rows, run_id, now)
-                    session.execute_write(_count_batch, run_id, *counts)
+                    batch_id = uuid.uuid4().hex
+                    counts = session.execute_write(_write_batch, statements, rows, run_id, now, batch_id)
+                    try:
+                        session.execute_write(fold_batch, run_id, batch_id)
+                    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError):
+                        pass   # the batch's ledger entry stays; fold_run counts it when the run ends
                     return counts
                 except neo4j.exceptions.ConstraintError:
                     # another writer created one of these suggestions after our check: the
@@ -157,7 +170,8 @@ def _statements(graph: GraphSettings) -> tuple[str, str, str]:
         f"UNWIND $rows AS row MATCH (a{label} {{{key}: row.head_key}}) MATCH (b{label} {{{key}: row.tail_key}}) "
         f"WITH a, b, row WHERE {no_real} "
         "CREATE (a)-[s:SUGGESTED]->(b) "
-        "SET s = row, s.status = 'pending', s.run_id = $run_id, s.created_at = $now, s.updated_at = $now "
+        "SET s = row, s.status = 'pending', s.run_id = $run_id, s.created_run = $run_id, s.created_at = $now, "
+        "s.updated_at = $now "
         "RETURN count(s) AS n")
     return existing, update, create
 
@@ -173,23 +187,28 @@ class _Rows(list):
 
 @neo4j.unit_of_work(metadata=METADATA)
 def _write_batch(tx: neo4j.ManagedTransaction, statements: tuple[str, str, str], rows: list[dict],
-                 run_id: str, now: datetime) -> tuple[int, int, int]:
+                 run_id: str, now: datetime, batch_id: str) -> tuple[int, int, int]:
     existing, update, create = statements
     found = set(tx.run(existing, ids=_Rows(row["id"] for row in rows)).single(strict=True)["ids"])
     old = _Rows(row for row in rows if row["id"] in found)
     new = _Rows(row for row in rows if row["id"] not in found)
     updated = tx.run(update, rows=old, run_id=run_id, now=now).single(strict=True)["n"] if old else 0
     created = tx.run(create, rows=new, run_id=run_id, now=now).single(strict=True)["n"] if new else 0
+    # the batch's counts commit with the batch itself: a ledger entry of its own (a shared
+    # counter on the run node here would serialise the concurrent batches' commits)
+    tx.run(f"CREATE (b:{LEDGER} {{id: $id, run_id: $run_id, written: $c, updated: $u, skipped: $s}})",
+           id=batch_id, run_id=run_id, c=created, u=updated, s=len(rows) - created - updated).consume()
     return created, updated, len(rows)
 
 
 @neo4j.unit_of_work(metadata=METADATA)
-def _count_batch(tx: neo4j.ManagedTransaction, run_id: str, created: int, updated: int, n: int) -> None:
-    # its own small transaction: in the batch's, the lock on the run node would serialise the
-    # concurrent batches' commits
-    tx.run("MATCH (r:KGCRun {id: $id}) SET r.heartbeat_at = datetime(), r.written = r.written + $c, "
-           "r.updated = r.updated + $u, r.skipped = r.skipped + $s",
-           id=run_id, c=created, u=updated, s=n - created - updated).consume()
+def fold_batch(tx: neo4j.ManagedTransaction, run_id: str, batch_id: str) -> None:
+    """Move one committed batch's counts from its ledger entry onto its run, in one
+    transaction (so ``run.written + ledger`` always equals what was committed)."""
+    tx.run("MATCH (r:KGCRun {id: $id}) SET r.heartbeat_at = datetime()", id=run_id).consume()  # lock the run first
+    tx.run(f"MATCH (b:{LEDGER} {{id: $batch}}) MATCH (r:KGCRun {{id: $id}}) "
+           "SET r.written = r.written + b.written, r.updated = r.updated + b.updated, "
+           "r.skipped = r.skipped + b.skipped DELETE b", id=run_id, batch=batch_id).consume()
 
 
 def _row(s: Suggestion, key_property: str) -> dict[str, Any]:

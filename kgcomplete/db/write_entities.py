@@ -93,8 +93,6 @@ def write_entities(driver: neo4j.Driver, run_id: str, proposals: Sequence[Entity
             created, touched, rels = session.execute_write(_write, _statement(graph), rows, run_id, model)
         report.written, report.updated, report.relationships = created, touched - created, rels
         report.skipped += len(rows) - touched
-        driver.execute_query("MATCH (r:KGCRun {id: $id}) SET r.entities_written = coalesce(r.entities_written, 0) + $n",
-                             id=run_id, n=created, database_=database)
     report.seconds = time.perf_counter() - start
     return report
 
@@ -153,4 +151,8 @@ def _write(tx: neo4j.ManagedTransaction, text: str, rows: list[dict], run_id: st
     result = tx.run(text, rows=rows, run_id=run_id, model=model)
     record = result.single(strict=True)
     rels = result.consume().counters.relationships_created
-    return int(record["created"] or 0), int(record["touched"] or 0), rels
+    created = int(record["created"] or 0)
+    # the count commits with the entities it counts
+    tx.run("MATCH (r:KGCRun {id: $id}) SET r.entities_written = coalesce(r.entities_written, 0) + $n",
+           id=run_id, n=created).consume()
+    return created, int(record["touched"] or 0), rels

@@ -25,11 +25,12 @@ import numpy as np
 
 from kgcomplete.config import ModelSettings, Settings
 from kgcomplete.db.feedback import Decisions, decisions
+from kgcomplete.db.locks import JobLock
 from kgcomplete.db.pull import pull
 from kgcomplete.db.runs import fail_run, finish_run, start_run
 from kgcomplete.db.write import WriteReport, write_suggestions
 from kgcomplete.db.write_entities import EntityWriteReport, write_entities
-from kgcomplete.errors import ConfigError, InputFileError, Stopped, WarmStartMismatch
+from kgcomplete.errors import ConfigError, InputFileError, LockHeld, LockLost, Stopped, WarmStartMismatch
 from kgcomplete.graph import KGraph
 from kgcomplete.models import ComplEx
 from kgcomplete.models.base import LinkPredictor
@@ -41,6 +42,8 @@ from kgcomplete.training.defaults import default_settings
 from kgcomplete.training.fit import FitResult, fit
 from kgcomplete.training.generator import GeneratorFit, fit_generator
 from kgcomplete.training.warm_start import fit_warm
+
+MANUAL_LOCK = "enrich"   # the lock of runs that name no job
 
 
 @dataclass
@@ -139,22 +142,60 @@ def reuse_model(graph: KGraph, m: ModelSettings, *, job: str | None = None,
 
 def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
            echo: Callable[[str], None] = lambda _: None, should_stop: Callable[[], bool] | None = None,
-           on_run_started: Callable[[str], None] | None = None) -> EnrichResult:
+           on_run_started: Callable[[str], None] | None = None, lock: JobLock | None = None,
+           lock_ttl: float = 600.0, wait: bool = False) -> EnrichResult:
     """One enrichment run end to end; the run is marked failed if any step fails.
 
     ``job`` names the scheduled job (recorded on the run). ``should_stop`` is asked between
     steps, training epochs and writeback batches; when it says yes the run stops there with
     :class:`~kgcomplete.errors.Stopped` (marked failed; the next run completes the work).
+
+    Every run holds a lock (:class:`~kgcomplete.db.locks.JobLock`), so two runs never do the
+    same work at once: ``lock`` if the caller holds it (the scheduler holds its job's), else
+    the run takes lock ``job`` (or ``"enrich"`` for a manual run) for ``lock_ttl`` seconds.
+    If another run holds it, ``wait`` waits until it is free; otherwise
+    :class:`~kgcomplete.errors.LockHeld` is raised before anything is done. While the run
+    lasts, the lock's thread renews it and heartbeats the run.
     """
+    if not (settings.suggest.enabled or settings.generator.enabled):
+        raise ConfigError("settings 'suggest.enabled' and 'generator.enabled' are both false: nothing to propose")
+    if lock is not None:
+        return _enrich(driver, settings, lock, job=job, progress=progress, echo=echo, should_stop=should_stop,
+                       on_run_started=on_run_started)
+    name = job or MANUAL_LOCK
+
+    def waiting(holder: dict) -> None:
+        echo(f"waiting for lock {name!r}, held by {holder.get('owner')} until {holder.get('expires_at')} ...")
+
+    with JobLock(driver, name, lock_ttl, database=settings.neo4j.database, wait=wait, on_wait=waiting,
+                 should_stop=should_stop) as held:
+        if not held.held:
+            if should_stop is not None and should_stop():
+                raise Stopped(f"stopped while waiting for lock {name!r}; nothing of this run was written")
+            raise LockHeld(f"another run holds lock {name!r} (owner {held.holder.get('owner')}, until "
+                           f"{held.holder.get('expires_at')}): this run did not start; wait for it (--wait) "
+                           "or try again later")
+        return _enrich(driver, settings, held, job=job, progress=progress, echo=echo, should_stop=should_stop,
+                       on_run_started=on_run_started)
+
+
+def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str | None, progress: bool,
+            echo: Callable[[str], None], should_stop: Callable[[], bool] | None,
+            on_run_started: Callable[[str], None] | None) -> EnrichResult:
+    """:func:`enrich` under the lock it holds."""
     db = settings.neo4j.database
 
     def checkpoint(step: str) -> None:
+        if lock.lost:
+            raise LockLost(f"lost lock {lock.name!r} before {step} (it expired and another run took it); "
+                           "this run stopped there")
         if should_stop is not None and should_stop():
             raise Stopped(f"stopped before {step}; nothing of this run was written")
 
+    def halted() -> bool:   # asked between epochs and writeback batches
+        return lock.lost or (should_stop is not None and should_stop())
+
     m, p, g = settings.model, settings.suggest, settings.generator
-    if not (p.enabled or g.enabled):
-        raise ConfigError("settings 'suggest.enabled' and 'generator.enabled' are both false: nothing to propose")
     clock: dict[str, float] = {}
     started = t0 = time.perf_counter()
     graph = pull(driver, settings.graph, database=db, progress=progress)
@@ -165,7 +206,8 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
     parameters = {"model": m.name, "epochs": m.epochs, **m.options, "reuse": m.reuse, "top_k": p.top_k,
                   "min_probability": p.min_probability, "max_total": p.max_total}
     kind = "+".join(k for k, on in (("links", p.enabled), ("entities", g.enabled)) if on)
-    run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, database=db)
+    run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, lock=lock.name, database=db)
+    lock.run_id = run_id   # the lock's thread heartbeats the run from now on, whatever step runs
     if on_run_started is not None:
         on_run_started(run_id)
     result = EnrichResult(run_id, graph, seconds=clock)
@@ -180,7 +222,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             else:
                 result.fit = train_model(graph, train, valid, m, job=job,
                                          negatives=graph.index_triples(seen.rejected), progress=progress, echo=echo,
-                                         should_stop=should_stop)
+                                         should_stop=halted)
                 echo(f"trained {type(result.fit.model).__name__}: {result.fit.epochs} epochs in "
                      f"{result.fit.seconds:.0f} s, valid MRR {result.fit.best_valid_mrr or 0:.3f}")
             clock["train"] = time.perf_counter() - t0
@@ -208,7 +250,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             checkpoint("writing")
             t0 = time.perf_counter()
             result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
-                                              progress=progress, should_stop=should_stop)
+                                              batch_size=p.write_batch_size, progress=progress, should_stop=halted)
             clock["write"] = time.perf_counter() - t0
         if g.enabled:
             checkpoint("proposing entities")
@@ -217,7 +259,7 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
             result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
                                              max_seconds=g.max_seconds, seed=m.seed, threads=m.threads, progress=progress,
-                                             should_stop=should_stop)
+                                             should_stop=halted)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
                                                count=g.count, label=g.label, min_probability=g.min_probability,
                                                min_novelty=g.min_novelty, max_relations=g.max_relations,

@@ -75,20 +75,14 @@ def run_job(settings: Settings, job: JobSettings, *, stop: threading.Event | Non
     the lock), ``"stopped"`` or ``"failed"``. Never raises for a failed run: it is logged."""
     from kgcomplete.db.connect import connect
     from kgcomplete.db.locks import JobLock
-    from kgcomplete.db.runs import heartbeat
     from kgcomplete.jobs.enrich import enrich
 
-    db = settings.neo4j.database
     stop = stop or threading.Event()
     run: dict[str, str] = {}
     t0 = time.perf_counter()
     try:
         with connect(settings.neo4j) as driver:
-            def beat() -> None:
-                if "id" in run:
-                    heartbeat(driver, run["id"], database=db)
-
-            with JobLock(driver, job.name, job.lock_ttl_seconds, database=db, on_renew=beat) as lock:
+            with JobLock(driver, job.name, job.lock_ttl_seconds, database=settings.neo4j.database) as lock:
                 if not lock.held:
                     event("job_skipped", job=job.name, reason="another worker holds the job's lock",
                           holder=lock.holder.get("owner"), lock_expires_at=lock.holder.get("expires_at"))
@@ -99,10 +93,10 @@ def run_job(settings: Settings, job: JobSettings, *, stop: threading.Event | Non
                     run["id"] = run_id
                     event("run_started", job=job.name, run_id=run_id)
 
-                result = enrich(driver, _job_settings(settings, job), job=job.name, progress=progress,
+                result = enrich(driver, job_settings(settings, job), job=job.name, progress=progress,
                                 echo=lambda line: event("job_progress", job=job.name, run_id=run.get("id"),
                                                         message=line),
-                                should_stop=stop.is_set, on_run_started=started)
+                                should_stop=stop.is_set, on_run_started=started, lock=lock)
                 event("job_finished", job=job.name, run_id=result.run_id, written=result.report.written,
                       updated=result.report.updated, skipped=result.report.skipped,
                       entities_written=result.entity_report.written if result.entity_report else 0,
@@ -121,7 +115,7 @@ def run_job(settings: Settings, job: JobSettings, *, stop: threading.Event | Non
         return "failed"
 
 
-def _job_settings(settings: Settings, job: JobSettings) -> Settings:
+def job_settings(settings: Settings, job: JobSettings) -> Settings:
     """The settings a job runs with: its own checkpoint, links and/or entities switched on."""
     out = settings.model_copy(deep=True)
     out.generator.enabled = job.entities

@@ -106,7 +106,7 @@ def render_style(key_property: str = "uid", name_property: str = "name", labels:
     automatic colour."""
     style = (BROWSER_DIR / "style.grass").read_text()
     style = style.replace("'{name} {uid}'", f"'{{{name_property}}} {{{key_property}}}'")
-    own = {"Entity", "SuggestedEntity", "KGCRun", "KGCLock", "KGCRelationType"}
+    own = {"Entity", "SuggestedEntity", "KGCRun", "KGCLock", "KGCRelationType", "KGCWriteBatch"}
     body = style[style.index("node.Entity {") + len("node.Entity "):].split("}", 1)[0] + "}"
     return style + "".join(f"node.{lab} {body}\n" for lab in labels if lab not in own and lab.isidentifier())
 

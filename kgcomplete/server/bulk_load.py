@@ -30,7 +30,7 @@ import neo4j
 
 from kgcomplete.config import GraphSettings, Neo4jSettings
 from kgcomplete.db.connect import connect, quote
-from kgcomplete.db.load import LoadInput, LoadReport
+from kgcomplete.db.load import LoadInput, LoadReport, check_input
 from kgcomplete.db.schema import ensure_key_constraint
 from kgcomplete.errors import ConfigError, GraphError, LocalNeo4jError
 from kgcomplete.server.local import LocalNeo4j
@@ -53,6 +53,7 @@ def bulk_load(server: LocalNeo4j, settings: Neo4jSettings, data: LoadInput, grap
         LocalNeo4jError: the server is not running or the importer failed.
     """
     start = time.perf_counter()
+    check_input(data)  # the loader's limits on names and keys, before the server is touched
     if database not in (None, DATABASE):
         raise ConfigError(f"the bulk importer loads the local server's default database {DATABASE!r}, not {database!r}")
     if not server.status().running:

@@ -209,7 +209,7 @@ class LocalNeo4j:
                f"--config-dir={self.home / 'conf'}", "--console-mode"]
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, cwd=self.home, start_new_session=True)
+                                    env=env, cwd=self.home, start_new_session=True, umask=0o077)
         self.pid_file.write_text(str(proc.pid))
         self._wait_for_bolt(proc, timeout)
         return self.status()
@@ -253,6 +253,15 @@ class LocalNeo4j:
         (self.home / "conf" / "neo4j.conf").write_text(self._config())
         if not (self.home / "data" / "dbms" / "auth.ini").exists() and not (self.home / "data" / "databases").exists():
             self._set_initial_password(java, lib)
+        self._tighten()
+
+    def _tighten(self) -> None:
+        """Only the owner may read the store and the password hashes: ``data/`` 700,
+        ``data/dbms/auth.ini`` 600 (Neo4j makes them 755 and 644)."""
+        (self.home / "data").chmod(0o700)
+        for secret in (self.home / "data" / "dbms" / "auth.ini", self.state_file):
+            if secret.exists():
+                secret.chmod(0o600)
 
     def _config(self) -> str:
         h = self.home
@@ -288,19 +297,28 @@ class LocalNeo4j:
         if len(password) < 8:
             raise LocalNeo4jError("the Neo4j password must have at least 8 characters")
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")}
-        proc = subprocess.run([java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms",
-                               "set-initial-password", password], capture_output=True, text=True, env=env)
+        # the password travels in an argument file (mode 600, removed at once), never on the
+        # command line, where `ps` shows it to every user of the machine
+        args = self.home / "run" / "initial-password.args"
+        write_private(args, _argument_file_value(password) + "\n")
+        try:
+            proc = subprocess.run([java, "-cp", f"{lib}/*", "org.neo4j.cli.AdminTool", "dbms",
+                                   "set-initial-password", f"@{args}"], capture_output=True, text=True, env=env,
+                                  umask=0o077)
+        finally:
+            args.unlink(missing_ok=True)
         if proc.returncode != 0:
             first = ((proc.stderr or proc.stdout).strip().splitlines() or ["no output"])[0]
             raise LocalNeo4jError("could not set the initial Neo4j password: " + first.replace(password, "***"))
         self._record_state(password=password if generated else None)
 
     def _record_state(self, **values: object) -> None:
+        """Update the state file: written to a new file created mode 600 (never readable by
+        others, not even for a moment), then renamed over the old one."""
         state = self.home / STATE_FILE
-        data = json.loads(state.read_text()) if state.exists() else {}
+        data = self._state() if state.exists() else {}
         data.update(values)
-        state.write_text(json.dumps(data))
-        state.chmod(0o600)
+        write_private(state, json.dumps(data))
 
     @classmethod
     def browser_url_for(cls, uri: str) -> str:
@@ -312,16 +330,24 @@ class LocalNeo4j:
         return f"http://{host}:7474/browser/"
 
     def serves(self, uri: str) -> bool:
-        """True if ``uri`` names exactly this instance's Bolt address: a Bolt or Neo4j scheme,
-        host ``127.0.0.1`` or ``localhost``, and the port the instance was started on. Only
-        then may its generated password be sent."""
+        """True only if ``uri`` names exactly this running instance's Bolt address. Only then
+        may its generated password be sent (to :meth:`own_uri`, never to ``uri`` itself).
+
+        The URI is parsed, not matched as text: a Bolt or Neo4j scheme, host ``127.0.0.1`` or
+        ``localhost``, the port the instance was started on, and nothing else (no user, path,
+        query or fragment). The instance must be running, and where ``/proc`` tells, the
+        process listening on that port must be the instance's own: a stopped instance's port
+        may be taken by anyone."""
         port = self._state().get("bolt_port")
-        try:
-            parts = urlsplit(uri)
-            return (port is not None and parts.scheme in BOLT_SCHEMES and parts.hostname in LOOPBACK
-                    and parts.port == int(port) and not parts.username and parts.path in ("", "/"))
-        except ValueError:  # a malformed port
+        if port is None or not uri_is_loopback(uri, int(port)):
             return False
+        pid = self._live_pid()
+        return pid is not None and _listens(pid, int(port)) is not False
+
+    def own_uri(self, uri: str) -> str:
+        """``uri`` rewritten to the instance's exact address (``127.0.0.1``, not ``localhost``,
+        which may resolve to another address that another process listens on)."""
+        return f"{urlsplit(uri).scheme}://{HOST}:{self._state().get('bolt_port', self.bolt_port)}"
 
     def _state(self) -> dict:
         state = self.state_file
@@ -357,6 +383,67 @@ class LocalNeo4j:
             return f"a port of this server ({self.bolt_port} or {self.http_port}) is already in use"
         last = [ln for ln in tail.splitlines() if "ERROR" in ln or "Exception" in ln][-1:]
         return f"Neo4j exited during start-up: {last[0] if last else 'see ' + str(self.log_file)}"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file created mode 600, then rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _argument_file_value(value: str) -> str:
+    """``value`` as one argument of a picocli argument file (double-quoted, escaped)."""
+    if any(c in value for c in "\n\r\x00"):
+        raise LocalNeo4jError("the Neo4j password cannot contain line breaks or NUL characters")
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def uri_is_loopback(uri: str, port: int) -> bool:
+    """True if ``uri`` is exactly ``bolt|neo4j://127.0.0.1|localhost:<port>``, parsed (an
+    optional trailing ``/``), with no user, path, query or fragment."""
+    if any(c.isspace() or ord(c) < 32 for c in uri):
+        return False
+    try:
+        parts = urlsplit(uri)
+        return (parts.scheme in BOLT_SCHEMES and parts.hostname in LOOPBACK and parts.port == port
+                and parts.netloc.lower() in (f"{h}:{port}" for h in LOOPBACK)
+                and parts.path in ("", "/") and not parts.query and not parts.fragment and "#" not in uri
+                and "?" not in uri)
+    except ValueError:  # a malformed port
+        return False
+
+
+# how /proc/net/tcp{,6} write the addresses a connection to 127.0.0.1 can reach: 127.0.0.1
+# and 0.0.0.0; in IPv6 (Java listens there), ::ffff:127.0.0.1 and ::
+_REACHES_LOOPBACK = {"0100007F", "00000000", "0000000000000000FFFF00000100007F", "0" * 32}
+
+
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether every socket that listens for 127.0.0.1:``port`` (there is at least one) is
+    process ``pid``'s; ``None`` where ``/proc`` cannot tell (not Linux)."""
+    inodes = set()
+    try:
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                address, _, hexport = fields[1].partition(":")
+                if fields[3] == "0A" and int(hexport, 16) == port and address.upper() in _REACHES_LOOPBACK:
+                    inodes.add(f"socket:[{fields[9]}]")
+    except (OSError, IndexError, ValueError):
+        return None
+    if not inodes:
+        return False
+    try:
+        owned = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+    except OSError:
+        return False  # not a process of ours
+    return inodes <= owned
 
 
 def _alive(pid: int) -> bool:
@@ -407,3 +494,13 @@ def local_password_for(uri: str, home: Path | None = None) -> str | None:
     is exactly its Bolt address (:meth:`LocalNeo4j.serves`), else ``None``."""
     local = LocalNeo4j(home)
     return local.password_on_file() if local.serves(uri) else None
+
+
+def local_target(uri: str, home: Path | None = None) -> tuple[str, str] | None:
+    """``(exact uri, password)`` of the local instance in ``home`` if ``uri`` names it
+    (:meth:`LocalNeo4j.serves`) and kgcomplete generated its password, else ``None``."""
+    local = LocalNeo4j(home)
+    if not local.serves(uri):
+        return None
+    password = local.password_on_file()
+    return (local.own_uri(uri), password) if password else None

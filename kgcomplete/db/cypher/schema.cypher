@@ -9,3 +9,5 @@ CREATE CONSTRAINT kgc_relation_type IF NOT EXISTS FOR (t:KGCRelationType) REQUIR
 DROP INDEX kgc_suggested_id IF EXISTS;
 CREATE CONSTRAINT kgc_suggested_id_unique IF NOT EXISTS FOR ()-[s:SUGGESTED]-() REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT kgc_lock_name IF NOT EXISTS FOR (l:KGCLock) REQUIRE l.name IS UNIQUE;
+// A writeback batch's counts, committed with the batch until they are folded into its KGCRun.
+CREATE CONSTRAINT kgc_write_batch_id IF NOT EXISTS FOR (b:KGCWriteBatch) REQUIRE b.id IS UNIQUE;
