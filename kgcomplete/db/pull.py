@@ -179,7 +179,13 @@ def _build(nodes: list, edges: list, graph: GraphSettings, rel_names: dict[str, 
             tails.append(o)
     triples = np.stack([np.asarray(heads, dtype=np.int64), np.asarray(rels, dtype=np.int64),
                         np.asarray(tails, dtype=np.int64)], axis=1) if heads else np.zeros((0, 3), np.int64)
-    relation_list = list(relations)
+    # relationship types in name order, not in the order the scan met them: the same types
+    # get the same indices in every pull, so a saved model's rows still match its relations
+    relation_list = sorted(relations)
+    if len(triples):
+        new_index = np.empty(len(relations), dtype=np.int64)
+        new_index[[relations[t] for t in relation_list]] = np.arange(len(relation_list))
+        triples[:, 1] = new_index[triples[:, 1]]
     return KGraph(entities=keys, relations=relation_list, triples=triples, labels=labels,
                   entity_labels=entity_labels, features=features, feature_names=feature_names,
                   names=names, relation_labels={t: rel_names[t] for t in relation_list if t in rel_names},

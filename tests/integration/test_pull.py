@@ -98,3 +98,17 @@ def test_empty_database_is_a_clear_error(driver, settings):
 def test_feature_matrix_dtype(small, settings):
     g = pull(small, settings.graph, progress=False)
     assert g.features.dtype == np.float32 and g.features.shape == (12, 3)
+
+
+def test_relationship_types_keep_their_indices_when_the_graph_grows(small, settings):
+    """Types come in name order whatever order the scan meets them in, so a model saved after
+    one pull reads the next pull's relation indices the same way."""
+    before = pull(small, settings.graph, database="neo4j", progress=False)
+    small.execute_query("CREATE (:Entity {uid: 'aa'})-[:T]->(:Entity {uid: 'ab'}), "
+                        "(:Entity {uid: 'ac'})-[:S]->(:Entity {uid: 'ad'})", database_="neo4j")
+    after = pull(small, settings.graph, database="neo4j", progress=False)
+    assert before.relations == after.relations == sorted(after.relations)
+    assert edges(before) < edges(after) and ("aa", "T", "ab") in edges(after)
+    small.execute_query("CREATE (:Entity {uid: 'ae'})-[:A_NEW]->(:Entity {uid: 'af'})", database_="neo4j")
+    newest = pull(small, settings.graph, database="neo4j", progress=False)   # a type the scan meets last
+    assert newest.relations == ["A_NEW", *after.relations] and ("ae", "A_NEW", "af") in edges(newest)
