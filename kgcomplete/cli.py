@@ -175,21 +175,12 @@ def load(ctx: typer.Context,
     from kgcomplete.db.load import load_triples, read_input
 
     data = read_input(datasets.path(dataset), _split(splits) or ["train"])  # validate before connecting
-    state = _conn(ctx, config, uri, username, database)
-    if bulk:
-        from kgcomplete.server.bulk_load import bulk_load
-        from kgcomplete.server.local import LocalNeo4j
-
-        settings, server = state.settings(), LocalNeo4j.existing(dir)
-        if not server.serves(settings.neo4j.uri):
-            raise typer.BadParameter(f"--bulk loads the local instance in {server.home} only, and "
-                                     f"{settings.neo4j.uri} is not its Bolt address", param_hint="--bulk")
-        with translate_errors(settings.neo4j):
-            report = bulk_load(server, settings.neo4j, data, settings.graph, database=settings.neo4j.database,
-                               batch_size=batch_size, echo=typer.echo)
-    else:
-        c = state.client()
-        with translate_errors(c.settings.neo4j):
+    c = _conn(ctx, config, uri, username, database).client()
+    with translate_errors(c.settings.neo4j):
+        if bulk:
+            report = c.load(datasets.path(dataset), splits=_split(splits) or ["train"], batch_size=batch_size,
+                            bulk=True, local_dir=dir)
+        else:
             report = load_triples(c.driver, data, c.settings.graph, database=c.database, batch_size=batch_size)
     typer.echo(report.describe())
 

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -94,7 +95,7 @@ class Client:
         data = read_input(datasets.path(dataset), splits)
         with translate_errors(self.settings.neo4j):
             report = bulk_load(server, self.settings.neo4j, data, self.settings.graph, database=self.database,
-                               batch_size=batch_size)
+                               batch_size=batch_size, echo=_stderr if progress else lambda _: None)
         self.driver.close()  # its bookmarks name transactions of the store the importer replaced
         self.driver = connect(self.settings.neo4j)
         return report
@@ -212,3 +213,7 @@ def _login() -> str:
     import getpass
 
     return getpass.getuser()
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -160,7 +160,7 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
     for r, side, idx, targets in slots:
         # few type-consistent targets: score those only (the rest would be masked anyway)
         subset = torch.as_tensor(np.flatnonzero(targets)) if targets.sum() < N // 2 else None
-        bad = torch.as_tensor(~targets)
+        bad = torch.as_tensor(~targets) if subset is None else None
         for start in range(0, len(idx), batch_size):
             a = torch.as_tensor(idx[start:start + batch_size])
             rel = torch.full_like(a, r + R * side)
@@ -168,7 +168,7 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
                 s = torch.full((len(a), N), float("-inf"))
                 s[:, subset] = model.score_candidates(a, rel, subset, state)
             else:
-                s = model.score_queries(a, rel, state).masked_fill(bad[None, :], float("-inf"))
+                s = model.score_queries(a, rel, state).masked_fill(bad[None, :], float("-inf"))  # type: ignore[index]
             s[torch.arange(len(a)), a] = float("-inf")  # no self-loops
             top_s, top_i = torch.topk(s, min(policy.top_k + 20, N), dim=1)
             bar.update(len(a))

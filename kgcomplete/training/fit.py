@@ -279,10 +279,11 @@ def _check_memory(name: str, train: KGraph, model_kw: dict[str, Any], batch_size
                   candidates: int | None, num_negatives: int) -> None:
     """Refuse, before any table is allocated, a training run the machine cannot hold."""
     cls = MODELS.get(name.lower())
-    dim = model_kw.get("dim", inspect.signature(cls).parameters.get("dim", None)) if cls is not None else None
-    if isinstance(dim, inspect.Parameter):
-        dim = dim.default
-    if not isinstance(dim, int) or not getattr(cls, "trainable", True):
+    if cls is None or not getattr(cls, "trainable", True):
+        return  # make_model names the unknown model
+    param = inspect.signature(cls).parameters.get("dim")
+    dim = model_kw.get("dim", param.default if param is not None else None)
+    if not isinstance(dim, int):
         return
     targets = (num_negatives + 1) if loss == "nsamp" else (batch_size + candidates if candidates else None)
     check_training_memory(name, train.num_entities, train.num_relations, dim * getattr(cls, "entity_factor", 1),
