@@ -95,7 +95,7 @@ class Client:
         data = read_input(datasets.path(dataset), splits)
         with translate_errors(self.settings.neo4j):
             report = bulk_load(server, self.settings.neo4j, data, self.settings.graph, database=self.database,
-                               batch_size=batch_size, echo=_stderr if progress else lambda _: None)
+                               echo=_stderr if progress else lambda _: None)
         self.driver.close()  # its bookmarks name transactions of the store the importer replaced
         self.driver = connect(self.settings.neo4j)
         return report
@@ -110,16 +110,17 @@ class Client:
 
     def enrich(self, *, job: str | None = None, progress: bool = True,
                echo: Callable[[str], None] = lambda _: None, wait: bool = False, lock_ttl: float = 600.0,
-               should_stop: Callable[[], bool] | None = None) -> Any:
+               should_stop: Callable[[], bool] | None = None, on_step: Callable[[str], None] | None = None) -> Any:
         """One enrichment run (pull, train, suggest, write back) with the client's settings,
         under lock ``job`` (or ``"enrich"``); returns the
         :class:`~kgcomplete.jobs.enrich.EnrichResult`. If another run holds the lock: with
-        ``wait`` wait for it, else :class:`~kgcomplete.errors.LockHeld`."""
+        ``wait`` wait for it, else :class:`~kgcomplete.errors.LockHeld`. ``on_step`` hears
+        each step's name as it starts."""
         from kgcomplete.jobs.enrich import enrich
 
         with translate_errors(self.settings.neo4j):
             return enrich(self.driver, self.settings, job=job, progress=progress, echo=echo, wait=wait,
-                          lock_ttl=lock_ttl, should_stop=should_stop)
+                          lock_ttl=lock_ttl, should_stop=should_stop, on_step=on_step)
 
     def runs(self, *, limit: int = 20, job: str | None = None) -> list[dict[str, Any]]:
         """Enrichment runs, newest first."""

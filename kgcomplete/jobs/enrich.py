@@ -143,7 +143,7 @@ def reuse_model(graph: KGraph, m: ModelSettings, *, job: str | None = None,
 def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, progress: bool = True,
            echo: Callable[[str], None] = lambda _: None, should_stop: Callable[[], bool] | None = None,
            on_run_started: Callable[[str], None] | None = None, lock: JobLock | None = None,
-           lock_ttl: float = 600.0, wait: bool = False) -> EnrichResult:
+           lock_ttl: float = 600.0, wait: bool = False, on_step: Callable[[str], None] | None = None) -> EnrichResult:
     """One enrichment run end to end; the run is marked failed if any step fails.
 
     ``job`` names the scheduled job (recorded on the run). ``should_stop`` is asked between
@@ -156,12 +156,15 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
     If another run holds it, ``wait`` waits until it is free; otherwise
     :class:`~kgcomplete.errors.LockHeld` is raised before anything is done. While the run
     lasts, the lock's thread renews it and heartbeats the run.
+
+    ``on_step`` is told the name of each step as it starts (``pull``, ``train``,
+    ``suggest``, ``write``, ``generate``), e.g. to measure each one's memory.
     """
     if not (settings.suggest.enabled or settings.generator.enabled):
         raise ConfigError("settings 'suggest.enabled' and 'generator.enabled' are both false: nothing to propose")
     if lock is not None:
         return _enrich(driver, settings, lock, job=job, progress=progress, echo=echo, should_stop=should_stop,
-                       on_run_started=on_run_started)
+                       on_run_started=on_run_started, on_step=on_step)
     name = job or MANUAL_LOCK
 
     def waiting(holder: dict) -> None:
@@ -176,14 +179,16 @@ def enrich(driver: neo4j.Driver, settings: Settings, *, job: str | None = None, 
                            f"{held.holder.get('expires_at')}): this run did not start; wait for it (--wait) "
                            "or try again later")
         return _enrich(driver, settings, held, job=job, progress=progress, echo=echo, should_stop=should_stop,
-                       on_run_started=on_run_started)
+                       on_run_started=on_run_started, on_step=on_step)
 
 
 def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str | None, progress: bool,
             echo: Callable[[str], None], should_stop: Callable[[], bool] | None,
-            on_run_started: Callable[[str], None] | None) -> EnrichResult:
+            on_run_started: Callable[[str], None] | None,
+            on_step: Callable[[str], None] | None = None) -> EnrichResult:
     """:func:`enrich` under the lock it holds."""
     db = settings.neo4j.database
+    step = on_step or (lambda _: None)
 
     def checkpoint(step: str) -> None:
         if lock.lost:
@@ -198,6 +203,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
     m, p, g = settings.model, settings.suggest, settings.generator
     clock: dict[str, float] = {}
     started = t0 = time.perf_counter()
+    step("pull")
     graph = pull(driver, settings.graph, database=db, progress=progress)
     seen: Decisions = decisions(driver, database=db)
     clock["pull"] = time.perf_counter() - t0
@@ -214,6 +220,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
     try:
         if p.enabled:
             checkpoint("training")
+            step("train")
             t0 = time.perf_counter()
             train, valid, _ = graph.split(valid=m.valid_fraction, test=0.0, seed=m.seed, stable=True)
             reused = reuse_model(graph, m, job=job, echo=echo) if m.reuse else None
@@ -229,6 +236,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             if result.fit.model.inductive:  # held-out edges must not be read while calibrating on them
                 result.fit.model.use_graph(train)
             checkpoint("suggesting")
+            step("suggest")
             t0 = time.perf_counter()
             policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                    min_probability=p.min_probability, max_total=p.max_total,
@@ -248,12 +256,14 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             clock["suggest"] = time.perf_counter() - t0
             echo(f"{len(result.suggestions)} suggestions with their evidence in {clock['suggest']:.0f} s; writing back ...")
             checkpoint("writing")
+            step("write")
             t0 = time.perf_counter()
             result.report = write_suggestions(driver, run_id, result.suggestions, settings.graph, database=db,
                                               batch_size=p.write_batch_size, progress=progress, should_stop=halted)
             clock["write"] = time.perf_counter() - t0
         if g.enabled:
             checkpoint("proposing entities")
+            step("generate")
             echo(f"training the node generator on {graph.num_entities} entities ...")
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None

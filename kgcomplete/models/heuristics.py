@@ -110,6 +110,9 @@ class AdamicAdar(_Neighbourhood):
 
 
 DENSE_CELLS = 20_000_000  # PathRules keeps dense adjacency up to this many cells (bytes)
+#: PathRules mines length-two rules from at most about this many paths (sum of squared
+#: degrees; codex-s has 8.2M): beyond, from the paths of a random share of the heads.
+MINING_PATHS = 20_000_000
 
 
 class PathRules(LinkPredictor):
@@ -162,20 +165,29 @@ class PathRules(LinkPredictor):
     def prepare(self, graph: Any) -> None:
         """Mine the rules: for each first body step ``p1``, one sparse product
         ``A_p1 @ [A_0 | ... | A_2R-1]`` gives the pairs every body ``(p1, p2)`` connects; the
-        training triples on those pairs are counted by binary search, all ``p2`` at once."""
+        training triples on those pairs are counted by binary search, all ``p2`` at once.
+
+        On graphs with more than :data:`MINING_PATHS` paths of length two, length-two
+        bodies are counted from a fixed random share of the heads ``X`` only, so supports
+        and body counts shrink alike and confidences stay unbiased."""
         self.edges = torch.as_tensor(graph.triples, dtype=torch.long).clone()
         self._mats, self._dense_mats = None, None
         mats, R, N = self._matrices(), self.num_relations, self.num_entities
         t = np.asarray(graph.triples, dtype=np.int64)
+        degree = np.bincount(t[:, [0, 2]].ravel(), minlength=N).astype(np.float64)
+        share = min(1.0, MINING_PATHS / max(float((degree ** 2).sum()), 1.0))
+        heads = None if share >= 1.0 else np.flatnonzero(np.random.default_rng(0).random(N) < share)
         order = np.argsort(t[:, 0] * N + t[:, 2], kind="stable")
         pairs, pair_rel = (t[order, 0] * N + t[order, 2]), t[order, 1]
         found: list[np.ndarray] = []   # rows (relation, p1, p2, confidence), in mining order
 
-        def add(p1: int, body: sp.spmatrix, blocks: int, length_one: bool) -> None:
+        def add(p1: int, body: sp.spmatrix, blocks: int, length_one: bool, rows: np.ndarray | None = None) -> None:
             """Rules with first step ``p1`` whose body pairs are ``body`` (``blocks`` column
-            blocks of width N, one per second step ``p2``)."""
+            blocks of width N, one per second step ``p2``; its rows are the heads ``rows``,
+            default all)."""
             coo = body.tocoo()
-            block, keys = coo.col // N, coo.row.astype(np.int64) * N + coo.col % N
+            head = coo.row.astype(np.int64) if rows is None else rows[coo.row]
+            block, keys = coo.col // N, head * N + coo.col % N
             lo, hi = np.searchsorted(pairs, keys, "left"), np.searchsorted(pairs, keys, "right")
             hits = hi - lo
             at = np.repeat(lo - np.cumsum(hits) + hits, hits) + np.arange(int(hits.sum()))
@@ -194,7 +206,8 @@ class PathRules(LinkPredictor):
             stacked = sp.hstack(mats, format="csr")
             for p1 in range(2 * R):
                 if mats[p1].nnz:
-                    add(p1, mats[p1] @ stacked, 2 * R, False)
+                    first = mats[p1] if heads is None else mats[p1][heads]
+                    add(p1, first @ stacked, 2 * R, False, heads)
         rows = self._best_rules(np.concatenate(found) if found else np.zeros((0, 4)))
         self.rule_index = torch.tensor([r[:3] for r in rows], dtype=torch.long).view(-1, 3)
         self.rule_confidence = torch.tensor([r[3] for r in rows], dtype=torch.float32)

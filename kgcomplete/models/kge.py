@@ -34,6 +34,9 @@ class KGEModel(LinkPredictor):
             triple. (default: :obj:`0.0`)
         init_scale (float): standard deviation of the initial embeddings.
             (default: :obj:`1e-3`)
+        sparse (bool): the entity table gets sparse gradients, so an optimiser step touches
+            only the rows a batch used (for graphs of millions of entities, with Adagrad).
+            (default: :obj:`False`)
     """
 
     entity_factor = 1  # real numbers per dimension of an entity embedding
@@ -42,13 +45,15 @@ class KGEModel(LinkPredictor):
     learning_rate = 0.1
 
     def __init__(self, num_entities: int, num_relations: int, dim: int = 200,
-                 reg_weight: float = 0.0, init_scale: float = 1e-3) -> None:
+                 reg_weight: float = 0.0, init_scale: float = 1e-3, sparse: bool = False) -> None:
         super().__init__(num_entities, num_relations)
         self.dim = int(dim)
         self.reg_weight = float(reg_weight)
         self.init_scale = float(init_scale)
         self.hparams = dict(dim=self.dim, reg_weight=self.reg_weight, init_scale=self.init_scale)
-        self.entity = nn.Embedding(num_entities, self.dim * self.entity_factor)
+        if sparse:
+            self.hparams["sparse"] = True
+        self.entity = nn.Embedding(num_entities, self.dim * self.entity_factor, sparse=sparse)
         self.relation = nn.Embedding(2 * num_relations, self.dim * self.relation_factor)
         self.reset_parameters()
 
@@ -61,16 +66,20 @@ class KGEModel(LinkPredictor):
         output replaces the lookup table when given as ``state``."""
         return self.entity.weight if state is None else state
 
+    def rows(self, index: Tensor, state: Any = None) -> Tensor:
+        """The embeddings of entities ``index`` (through the table's lookup, so a sparse
+        table gets a sparse gradient), or rows of an encoder's ``state``."""
+        return self.entity(index) if state is None else self.entity_weights(state)[index]
+
     def regularization(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         """N3: ``reg_weight`` times the mean over the rows of ``|e_h|^3 + |e_r|^3 + |e_t|^3``
         (summed over the coordinates, complex ones by their modulus). Computed once per
         distinct entity and relation of the batch, weighted by how often each occurs."""
         if self.reg_weight == 0.0:
             return torch.zeros((), device=entity.device)
-        ent = self.entity_weights(state)
         nodes, node_count = torch.unique(torch.cat([entity, target]), return_counts=True)
         rels, rel_count = torch.unique(relation, return_counts=True)
-        total = (self._cubed_norm(ent[nodes]) * node_count).sum() + \
+        total = (self._cubed_norm(self.rows(nodes, state)) * node_count).sum() + \
             (self._cubed_norm(self.relation(rels)) * rel_count).sum()
         return self.reg_weight * total / entity.numel()
 
@@ -90,16 +99,13 @@ class DistMult(KGEModel):
     """
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return (ent[entity] * self.relation(relation)) @ ent.t()
+        return (self.rows(entity, state) * self.relation(relation)) @ self.entity_weights(state).t()
 
     def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return (ent[entity] * self.relation(relation)) @ ent[candidates].t()
+        return (self.rows(entity, state) * self.relation(relation)) @ self.rows(candidates, state).t()
 
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return (ent[entity] * self.relation(relation) * ent[target]).sum(-1)
+        return (self.rows(entity, state) * self.relation(relation) * self.rows(target, state)).sum(-1)
 
 
 class ComplEx(KGEModel):
@@ -125,16 +131,13 @@ class ComplEx(KGEModel):
         return torch.cat([h_re * r_re - h_im * r_im, h_re * r_im + h_im * r_re], dim=-1)
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return self.query(ent[entity], relation) @ ent.t()
+        return self.query(self.rows(entity, state), relation) @ self.entity_weights(state).t()
 
     def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return self.query(ent[entity], relation) @ ent[candidates].t()
+        return self.query(self.rows(entity, state), relation) @ self.rows(candidates, state).t()
 
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return (self.query(ent[entity], relation) * ent[target]).sum(-1)
+        return (self.query(self.rows(entity, state), relation) * self.rows(target, state)).sum(-1)
 
     def _cubed_norm(self, x: Tensor) -> Tensor:
         re, im = x.chunk(2, dim=-1)
@@ -145,30 +148,28 @@ class _DistanceModel(KGEModel):
     """Score ``margin - ||query - e_t||_2`` for a translated/rotated query vector."""
 
     def __init__(self, num_entities: int, num_relations: int, dim: int = 200,
-                 reg_weight: float = 0.0, init_scale: float | None = None, margin: float = 6.0) -> None:
+                 reg_weight: float = 0.0, init_scale: float | None = None, margin: float = 6.0,
+                 sparse: bool = False) -> None:
         scale = init_scale if init_scale is not None else 1.0 / math.sqrt(dim)
         self.margin = float(margin)
-        super().__init__(num_entities, num_relations, dim, reg_weight, scale)
+        super().__init__(num_entities, num_relations, dim, reg_weight, scale, sparse)
         self.hparams["margin"] = self.margin
 
     def _query(self, ent: Tensor, relation: Tensor) -> Tensor:
         raise NotImplementedError
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return self._distance_score(self._query(ent[entity], relation), ent)
+        return self._distance_score(self._query(self.rows(entity, state), relation), self.entity_weights(state))
 
     def score_candidates(self, entity: Tensor, relation: Tensor, candidates: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        return self._distance_score(self._query(ent[entity], relation), ent[candidates])
+        return self._distance_score(self._query(self.rows(entity, state), relation), self.rows(candidates, state))
 
     def _distance_score(self, q: Tensor, ent: Tensor) -> Tensor:
         sq = (q * q).sum(-1, keepdim=True) + (ent * ent).sum(-1)[None, :] - 2.0 * q @ ent.t()
         return self.margin - torch.sqrt(sq.clamp_min(0.0) + 1e-6)
 
     def score_pairs(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
-        ent = self.entity_weights(state)
-        diff = self._query(ent[entity], relation) - ent[target]
+        diff = self._query(self.rows(entity, state), relation) - self.rows(target, state)
         return self.margin - torch.sqrt((diff * diff).sum(-1) + 1e-6)
 
 

@@ -3,10 +3,10 @@
 ``neo4j-admin database import full`` writes the store files directly instead of running
 transactions, which makes it the fast path for a first load of millions of relationships
 (``kgcomplete load PATH --bulk``). It needs the database empty and the server stopped, so it
-is offered for the local instance only: the server is stopped, the validated rows are written
-as CSV into the instance's ``import/`` folder, imported, and the server is started again; then
-the key constraint, the extra labels and the relationship names are added over Bolt, as
-:func:`~kgcomplete.db.load.load_triples` would write them. Keys, labels and types go into
+is offered for the local instance only: the server is stopped, the validated rows (each
+node with all its labels) are written as CSV into the instance's ``import/`` folder,
+imported, and the server is started again; then the key constraint and the relationship
+names are added over Bolt, as :func:`~kgcomplete.db.load.load_triples` would write them. Keys, labels and types go into
 CSV cells (quoted), never into a command line or Cypher text.
 
 If the importer fails, the database (empty before) is removed so that the server starts it
@@ -40,7 +40,7 @@ ARRAY_DELIMITER = "\x1f"  # between labels in one CSV cell: a character no label
 
 
 def bulk_load(server: LocalNeo4j, settings: Neo4jSettings, data: LoadInput, graph: GraphSettings,
-              *, database: str | None = None, batch_size: int = 10_000,
+              *, database: str | None = None,
               echo: Callable[[str], None] = lambda _: None) -> LoadReport:
     """Import ``data`` into the local ``server``'s empty default database (reached with
     ``settings``); returns what was created. Drivers opened before the import hold
@@ -72,7 +72,7 @@ def bulk_load(server: LocalNeo4j, settings: Neo4jSettings, data: LoadInput, grap
     folder.mkdir(parents=True, exist_ok=True)
     try:
         clock = time.perf_counter()
-        nodes, rels = _write_csv(folder, data, graph)
+        nodes, rels, labels = _write_csv(folder, data, graph)
         report.phase_seconds["csv"] = -clock + (clock := time.perf_counter())
         echo(f"bulk import: {nodes:,} nodes and {rels:,} relationships written as CSV; stopping the server to import")
         server.stop()
@@ -92,25 +92,30 @@ def bulk_load(server: LocalNeo4j, settings: Neo4jSettings, data: LoadInput, grap
     with connect(settings) as driver:  # a new driver: the store's transaction ids started again
         ensure_key_constraint(driver, graph, DATABASE)
         report.phase_seconds["constraint"] = -clock + (clock := time.perf_counter())
-        report.labels_added = _add_extra(driver, data, graph, batch_size)
+        _add_relation_names(driver, data)
+    report.labels_added = labels
     report.phase_seconds["labels"] = time.perf_counter() - clock
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _write_csv(folder: Path, data: LoadInput, graph: GraphSettings) -> tuple[int, int]:
+def _write_csv(folder: Path, data: LoadInput, graph: GraphSettings) -> tuple[int, int, int]:
+    """``nodes.csv`` (key and every label of each entity) and ``relationships.csv``;
+    returns the counts of nodes, relationships and entity-type labels."""
     entities = list(dict.fromkeys(x for h, _, t in data.triples for x in (h, t)))
+    extra = data.entity_labels
     with open(folder / "nodes.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, quoting=csv.QUOTE_ALL)
         w.writerow([f"{graph.key_property}:ID", ":LABEL"])
-        w.writerows([e, graph.base_label] for e in entities)
+        w.writerows([e, ARRAY_DELIMITER.join(dict.fromkeys([graph.base_label, *extra.get(e, ())]))] for e in entities)
     names = data.relation_names
     with open(folder / "relationships.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, quoting=csv.QUOTE_ALL)
         w.writerow([":START_ID", ":END_ID", ":TYPE"] + (["name"] if names else []))
         for h, r, t in data.triples:
             w.writerow([h, t, r] + ([names[r][0] if r in names else ""] if names else []))
-    return len(entities), len(data.triples)
+    labels = sum(len(set(extra.get(e, ())) - {graph.base_label}) for e in entities)
+    return len(entities), len(data.triples), labels
 
 
 def _import(server: LocalNeo4j, folder: Path, named: bool) -> None:
@@ -132,21 +137,13 @@ def _remove_database(server: LocalNeo4j) -> None:
         shutil.rmtree(server.home / "data" / sub / DATABASE, ignore_errors=True)
 
 
-def _add_extra(driver: neo4j.Driver, data: LoadInput, graph: GraphSettings, batch_size: int) -> int:
-    """Entity type labels and relationship-type names, over Bolt (few rows next to the
-    relationships); returns the labels added."""
-    label, key = quote(graph.base_label), quote(graph.key_property)
-    rows = [{"key": e, "labels": labs} for e, labs in data.entity_labels.items() if labs]
-    add_labels = f"UNWIND $rows AS row MATCH (n:{label} {{{key}: row.key}}) SET n:$(row.labels)"
-    added = 0
-    with driver.session(database=DATABASE) as session:
-        for i in range(0, len(rows), batch_size):
-            added += session.execute_write(_write, add_labels, rows[i:i + batch_size]).labels_added
-        if data.relation_names:
+def _add_relation_names(driver: neo4j.Driver, data: LoadInput) -> None:
+    """The relationship types' display names (a few rows), over Bolt."""
+    if data.relation_names:
+        with driver.session(database=DATABASE) as session:
             session.execute_write(_write, "UNWIND $rows AS row MERGE (t:KGCRelationType {type: row[0]}) "
                                   "SET t.name = row[1], t.description = row[2]",
                                   [[t, n, d] for t, (n, d) in data.relation_names.items()])
-    return added
 
 
 def _write(tx: neo4j.ManagedTransaction, text: str, rows: list) -> neo4j.SummaryCounters:

@@ -264,3 +264,35 @@ def test_training_the_machine_cannot_hold_is_refused_before_it_starts():
     with pytest.raises(ConfigError, match="batch_size"):
         check_training_memory("complex", 10**6, 10, 400, 1024, available=2 * 1024**3)
     assert check_training_memory("complex", 1000, 10, 400, 128, available=2 * 1024**3) > 0
+
+
+def test_sparse_entity_table_learns_and_touches_only_the_batch_rows(planted):
+    """A sparse table (large graphs) learns like a dense one, and one step moves only
+    the rows of the batch's entities and candidates."""
+    from planted import held_out_subset
+
+    train, test = planted
+    model = fit("complex", train, None, epochs=60, dim=32, candidates=8, sparse=True, group_answers=False,
+                progress=False).model
+    assert model.entity.sparse
+    assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
+    fresh = MODELS["complex"](train.num_entities, train.num_relations, dim=8, sparse=True)
+    before = fresh.entity.weight.detach().clone()
+    one = train.with_triples(train.triples[:1])
+    fit(fresh, one, None, epochs=1, candidates=2, group_answers=False, progress=False, seed=3)
+    moved = torch.nonzero((fresh.entity.weight.detach() != before).any(1)).ravel()
+    assert 2 <= len(moved) <= 4      # the head, the tail and at most 2 random candidates
+    with pytest.raises(ConfigError, match="adagrad"):
+        fit("complex", train, None, epochs=1, dim=8, sparse=True, optimizer="adam", progress=False)
+
+
+def test_validation_ranks_a_fixed_sample_on_large_graphs():
+    from kgcomplete.training.fit import valid_sample
+
+    g = KGraph(entities=[str(i) for i in range(100)], relations=["r"],
+               triples=np.stack([np.arange(8000) % 100, np.zeros(8000, int), (np.arange(8000) // 100) % 100], 1))
+    assert len(valid_sample(g, 100)) == 5_000      # small graphs: the cap of 5,000
+    big = valid_sample(g, 2_000_000)                # 2M entities: 1,000
+    assert len(big) == 1_000 and np.array_equal(big, valid_sample(g, 2_000_000))
+    small = g.with_triples(g.triples[:300])
+    assert np.array_equal(valid_sample(small, 2_000_000), small.triples)
