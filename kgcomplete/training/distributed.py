@@ -117,6 +117,24 @@ def batch_bounds(rows: int, batch_size: int, world_size: int) -> list[tuple[int,
     return bounds
 
 
+def _epoch(ddp: DistributedDataParallel, opt: torch.optim.Optimizer, queries: torch.Tensor,
+           groups: QueryGroups | None, batches: list[torch.Tensor], device: torch.device) -> tuple[float, int]:
+    """One epoch over the global ``batches`` (row indices, the same on every rank): this
+    rank's share of the mean batch loss and the number of rows it scored."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    total, scored = 0.0, 0
+    for index in batches:
+        mine = index[rank::world]
+        entity, relation, row, answer = _rows(queries, groups, mine)
+        share = world * len(answer) / _answers(groups, index)   # DDP averages: the whole batch's gradient
+        loss = ddp(entity.to(device), relation.to(device), row.to(device), answer.to(device)) * share
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total, scored = total + float(loss.detach()) / world, scored + len(mine)
+    return total / len(batches), scored
+
+
 def fit_distributed(name: str, train: KGraph, valid: KGraph | None = None, *, epochs: int = 100,
                     batch_size: int = 512, group_answers: bool = True, lr: float | None = None,
                     optimizer: str | None = None, patience: int = 5, eval_every: int = 5,
@@ -152,27 +170,20 @@ def fit_distributed(name: str, train: KGraph, valid: KGraph | None = None, *, ep
     opt = _optimizer(optimizer or getattr(model, "optimizer", None) or "adam", list(model.parameters()),
                      lr or getattr(model, "learning_rate", None) or 1e-3)
     gen = torch.Generator().manual_seed(seed)
-    start, scored = time.perf_counter(), 0
-    stop = (lambda: _agreed(time.perf_counter() - start > max_seconds, device)) if max_seconds else None
-    loop = TrainingLoop(model, epochs=epochs, eval_every=eval_every, patience=patience, should_stop=stop,
+    start, scored, late = time.perf_counter(), 0, False
+    loop = TrainingLoop(model, epochs=epochs, eval_every=eval_every, patience=patience, should_stop=lambda: late,
                         progress=progress and rank == 0, desc=f"{type(model).__name__} x{world}")
     for epoch in loop:
         model.train()
         perm = torch.randperm(num_rows, generator=gen)
-        total = 0.0
-        for lo, hi in bounds:
-            index = perm[lo:hi]
-            mine = index[rank::world]
-            entity, relation, row, answer = _rows(queries, groups, mine)
-            share = world * len(answer) / _answers(groups, index)
-            loss = ddp(entity.to(device), relation.to(device), row.to(device), answer.to(device)) * share
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total, scored = total + float(loss.detach()) / world, scored + len(mine)
-        validate = valid is not None and valid.num_triples > 0 and loop.should_validate(epoch)
-        score = _broadcast(_valid_mrr(model, name, train, valid) if validate and rank == 0 else 0.0, device)  # type: ignore[arg-type]
-        loop.end_epoch(epoch, {"loss": _sum(total / len(bounds), device)}, score if validate else None)
+        loss, rows = _epoch(ddp, opt, queries, groups, [perm[lo:hi] for lo, hi in bounds], device)
+        scored += rows
+        # rank 0's clock and validation decide for every rank, so that all stop together
+        late = max_seconds is not None and epoch < epochs and _agreed(time.perf_counter() - start > max_seconds, device)
+        score = None
+        if valid is not None and valid.num_triples > 0 and (loop.should_validate(epoch) or late):
+            score = _broadcast(_valid_mrr(model, name, train, valid) if rank == 0 else 0.0, device)
+        loop.end_epoch(epoch, {"loss": _sum(loss, device)}, score)
     loop.restore_best(model.load_state)
     model.eval()
     counts = torch.zeros(world, dtype=torch.long, device=device)

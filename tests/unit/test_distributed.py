@@ -8,10 +8,13 @@ import subprocess
 import sys
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 from kgcomplete.errors import GraphError
+from kgcomplete.models import make_model
 from kgcomplete.training.checkpoints import load_model
-from kgcomplete.training.distributed import batch_bounds
+from kgcomplete.training.distributed import BatchLoss, batch_bounds
 
 EPOCHS = 10
 
@@ -65,3 +68,14 @@ def test_global_batches_give_every_rank_a_row():
     assert batch_bounds(9, 4, 2) == [(0, 4), (4, 9)]   # a last batch of one row joins the one before
     with pytest.raises(GraphError, match="cannot be shared"):
         batch_bounds(1, 4, 2)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_the_batch_loss_is_fits_one_row_per_triple_loss(smoothing):
+    torch.manual_seed(0)
+    model = make_model("complex", 7, 3, dim=4, reg_weight=0.01, init_scale=0.5)
+    entity, relation, answer = torch.tensor([0, 1, 2, 6]), torch.tensor([0, 5, 2, 1]), torch.tensor([3, 3, 0, 6])
+    expected = F.cross_entropy(model.score_queries(entity, relation), answer, label_smoothing=smoothing) \
+        + model.regularization(entity, relation, answer)
+    got = BatchLoss(model, smoothing)(entity, relation, torch.arange(4), answer)
+    assert torch.allclose(got, expected)
