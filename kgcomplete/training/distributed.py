@@ -48,8 +48,8 @@ from kgcomplete.training.defaults import default_settings
 from kgcomplete.training.fit import QueryGroups
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 
-#: ``fit`` settings that are not distributed: :func:`train_dataset` leaves them out.
-NOT_DISTRIBUTED = ("loss", "candidates", "num_negatives", "adversarial_temperature", "negatives")
+#: ``fit`` settings of the sampled losses, not distributed: :func:`train_dataset` leaves them out.
+NOT_DISTRIBUTED = ("candidates", "num_negatives", "adversarial_temperature", "negatives")
 
 
 @dataclass
