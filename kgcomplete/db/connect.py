@@ -54,7 +54,8 @@ def connect(settings: Neo4jSettings, *, verify: bool = True) -> neo4j.Driver:
         try:
             with translate_errors(settings):
                 driver.verify_connectivity()
-                driver.execute_query("RETURN 1", database_=settings.database)
+                # a read: through neo4j:// on a cluster any member answers, not only the leader
+                driver.execute_query("RETURN 1", database_=settings.database, routing_=neo4j.RoutingControl.READ)
         except Exception:
             driver.close()
             raise
