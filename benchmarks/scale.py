@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import torch
-
 from _server import bench_server
+
 from kgcomplete import Client
 from kgcomplete.datasets.synthetic import SyntheticGraph, synthetic_graph
 from kgcomplete.db.load import LoadInput

@@ -128,14 +128,14 @@ def _draw_graph(rng: np.random.Generator, n: int, base: int, num_labels: int, nu
         tails = _draw_in_community(rng, np.flatnonzero(np.isin(label, range_[r])), community, weight, target)
         rows.append(np.stack([heads, np.full_like(heads, r), tails], 1))
         kinds.append("base")
-    base = [_distinct(x) for x in rows]
-    by_size = np.argsort([-len(x) for x in base])
+    drawn = [_distinct(x) for x in rows]
+    by_size = np.argsort([-len(x) for x in drawn])
     for j, r in enumerate(by_size[:n_inv]):   # inverses of the largest base types
-        keep = base[r][rng.random(len(base[r])) < 0.7]
+        keep = drawn[r][rng.random(len(drawn[r])) < 0.7]
         rows.append(np.stack([keep[:, 2], np.full(len(keep), n_base + j), keep[:, 0]], 1))
         kinds.append("inverse")
     for j, (a, b) in enumerate(comp_pairs):
-        rows.append(_compose(rng, base[a], base[b], n_base + n_inv + j))
+        rows.append(_compose(rng, drawn[a], drawn[b], n_base + n_inv + j))
         kinds.append("composition")
     hub = _hubs(label, community, weight, k, num_labels)
     parent_label = int(np.argmax(np.bincount(label, minlength=num_labels)))

@@ -29,7 +29,7 @@ from typing import Callable
 import neo4j
 
 from kgcomplete.config import GraphSettings, Neo4jSettings
-from kgcomplete.db.connect import connect, quote
+from kgcomplete.db.connect import connect
 from kgcomplete.db.load import LoadInput, LoadReport, check_input
 from kgcomplete.db.schema import ensure_key_constraint
 from kgcomplete.errors import ConfigError, GraphError, LocalNeo4jError

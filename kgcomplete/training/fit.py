@@ -35,7 +35,6 @@ from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 from kgcomplete.training.memory import check_training_memory
 
-
 #: Training losses :func:`fit` knows.
 LOSSES = ("1-n", "sampled", "bce", "nsamp")
 
