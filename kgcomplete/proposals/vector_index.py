@@ -23,12 +23,14 @@ from tqdm.auto import tqdm
 
 from kgcomplete.errors import ConfigError
 
-#: How many target vectors each k-means cell holds on average: ``nlist = targets / CELL_SIZE``
-#: (at least 1). Measured on trained ComplEx (codex-s, wn18rr; benchmarks/candidate_recall.py).
-CELL_SIZE = 256
+#: k-means cells per square root of the targets: ``nlist = CELLS_PER_ROOT * sqrt(n)``.
+CELLS_PER_ROOT = 4
 
 #: Share of the cells a query visits unless ``nprobe`` is given.
 PROBE_SHARE = 0.1
+
+#: k-means trains on at most this many vectors a cell, for this many rounds (build time).
+TRAIN_PER_CELL, TRAIN_ROUNDS = 64, 10
 
 #: Vectors added to the index per step of the progress bar.
 ADD_CHUNK = 65_536
@@ -41,7 +43,7 @@ class VectorIndex:
         vectors: the targets, ``float32``; a search answers row positions.
         form: ``"inner_product"`` (best = largest ``q . e``) or ``"distance"`` (best =
             smallest ``||q - e||``).
-        nlist: k-means cells. (default: ``n / CELL_SIZE``, at least 1)
+        nlist: k-means cells. (default: ``CELLS_PER_ROOT * sqrt(n)``, at most ``n``)
         nprobe: cells a query visits. (default: ``PROBE_SHARE`` of ``nlist``, at least 1)
         progress: a bar (count, ETA) over the vectors added.
         seed: k-means seed.
@@ -55,13 +57,15 @@ class VectorIndex:
             raise ConfigError(f"no vector index for scores of the form {form!r}")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
-        self.nlist = max(1, min(n, nlist if nlist is not None else n // CELL_SIZE))
+        self.nlist = max(1, min(n, nlist if nlist is not None else round(CELLS_PER_ROOT * math.sqrt(n))))
         self.nprobe = max(1, min(self.nlist, nprobe if nprobe is not None else math.ceil(PROBE_SHARE * self.nlist)))
         faiss.omp_set_num_threads(torch.get_num_threads())
         metric = faiss.METRIC_INNER_PRODUCT if form == "inner_product" else faiss.METRIC_L2
         quantizer = faiss.IndexFlatIP(dim) if form == "inner_product" else faiss.IndexFlatL2(dim)
         self.index = faiss.IndexIVFFlat(quantizer, dim, self.nlist, metric)
-        self.index.cp.seed = seed
+        self.index.cp.seed, self.index.cp.niter = seed, TRAIN_ROUNDS
+        self.index.cp.max_points_per_centroid = TRAIN_PER_CELL
+        self.index.cp.min_points_per_centroid = 1   # few targets: no warning, fewer vectors per cell
         bar = tqdm(total=n, desc=f"index ({self.nlist} cells)", unit="vector", disable=not progress or None,
                    leave=False)
         self.index.train(vectors)

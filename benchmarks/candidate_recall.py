@@ -1,0 +1,95 @@
+"""Recall and seconds of the approximate candidate search against the exact one, as JSON.
+
+Trains the default model briefly (``kgcomplete.training.defaults.default_settings`` with
+``--epochs``: recall on an untrained model means nothing), then runs the product's own
+search (:func:`kgcomplete.proposals.candidates.find_candidates`) over the same anchors (a
+query budget, least connected first) with ``search="exact"`` and with
+``search="approximate"`` for each ``--nprobe``. ``recall_at_k``: the share of the exact
+search's candidates (each query's best ``top_k`` unblocked targets, as a run keeps them)
+that the approximate search also returns. The approximate seconds include building the
+index.
+
+Usage:
+    python benchmarks/candidate_recall.py --dataset codex-s --epochs 5
+    python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --nprobe default,400
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch
+
+from kgcomplete import datasets
+from kgcomplete.proposals.blocked import BlockedTriples
+from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
+from kgcomplete.training.defaults import default_settings
+from kgcomplete.training.fit import fit
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="codex-s", help="a bundled name or a dataset folder")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--dim", type=int, default=None, help="embedding size (default: sized to the graph)")
+    ap.add_argument("--top-k", type=int, default=10)
+    ap.add_argument("--budget", type=int, default=5000, help="anchor queries, shared by the types and directions")
+    ap.add_argument("--nprobe", default="default", help="comma-separated cells per query; 'default' = the product's")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--output", type=Path, default=None)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    ds = datasets.load(args.dataset)
+    g = ds.train
+    settings = default_settings(g)
+    settings.update(epochs=args.epochs, eval_every=args.epochs, progress=False, threads=args.threads)
+    if args.dim is not None:
+        settings["dim"] = args.dim
+    start = time.perf_counter()
+    result = fit(settings.pop("model"), g, ds.valid, **settings)
+    train_seconds = time.perf_counter() - start
+    model = result.model
+    blocked = BlockedTriples.of(g.triples, num_entities=g.num_entities, num_relations=g.num_relations)
+
+    said: list[str] = []
+
+    def search(how: str, nprobe: int | None = None) -> tuple[set[tuple[int, ...]], float, int]:
+        policy = SuggestPolicy(top_k=args.top_k, query_budget=args.budget, search=how, nprobe=nprobe)
+        said.clear()
+        start = time.perf_counter()
+        found = find_candidates(model, g, policy, blocked, progress=True, echo=said.append)
+        assert found.search == how, found.queries
+        return set(map(tuple, found.triples.tolist())), time.perf_counter() - start, sum(found.queries.values())
+
+    exact, exact_seconds, queries = search("exact")
+    rows = []
+    for probes in args.nprobe.split(","):
+        nprobe = None if probes == "default" else int(probes)
+        approx, seconds, _ = search("approximate", nprobe)
+        row = {"dataset": ds.name, "entities": g.num_entities, "relation_types": g.num_relations,
+               "model": type(model).__name__, "dim": model.hparams.get("dim"), "epochs": result.epochs,
+               "valid_mrr": round(float(result.best_valid_mrr or 0.0), 4), "train_seconds": round(train_seconds, 1),
+               "top_k": args.top_k, "queries": queries, "nprobe": nprobe or "default", "index": said[-1:],
+               "exact_candidates": len(exact), "approximate_candidates": len(approx),
+               "recall_at_k": round(len(exact & approx) / max(len(exact), 1), 4),
+               "exact_seconds": round(exact_seconds, 2), "approximate_seconds": round(seconds, 2),
+               "threads": args.threads, "load_before": round(os.getloadavg()[0], 2)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    out = args.output or ROOT / "benchmarks" / "results" / f"candidate_recall_{date.today().isoformat()}_{ds.name}.json"
+    out.write_text(json.dumps({"command": " ".join(["python", "benchmarks/candidate_recall.py"] + (argv or sys.argv[1:])),
+                               "results": rows}, indent=1) + "\n")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
