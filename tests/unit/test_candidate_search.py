@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +13,7 @@ from kgcomplete.errors import ConfigError, GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models import make_model
 from kgcomplete.proposals import candidates as cand
+from kgcomplete.proposals import vector_index
 from kgcomplete.proposals.blocked import BlockedTriples, split_keys, triple_keys
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 from kgcomplete.proposals.vector_index import VectorIndex
@@ -67,9 +70,10 @@ def test_approximate_search_finds_what_the_exact_one_does():
     assert exact.search == "exact" and exact.queries == {"exact": 4 * g.num_entities, "approximate": 0}
     a, e = set(as_dict(approx)), set(as_dict(exact))
     assert len(a) > 0.9 * len(e) and len(a & e) >= 0.95 * len(e)
-    # the index really skipped work: it visits a tenth of its cells
+    # the index really skipped work: a query visits a share of its cells
     index = VectorIndex(model.entity_vectors().detach().numpy(), "inner_product")
-    assert index.nlist == g.num_entities // 256 and index.nprobe == 2
+    assert index.nlist == round(vector_index.CELLS_PER_ROOT * g.num_entities ** 0.5) == 219
+    assert index.nprobe == math.ceil(vector_index.PROBE_SHARE * 219) < 219
 
 
 @pytest.mark.parametrize("model_name", ["complex", "distmult", "transe", "rotate"])
