@@ -4,14 +4,14 @@ Trains the default model briefly (``kgcomplete.training.defaults.default_setting
 ``--epochs``: recall on an untrained model means nothing), then runs the product's own
 search (:func:`kgcomplete.proposals.candidates.find_candidates`) over the same anchors (a
 query budget, least connected first) with ``search="exact"`` and with
-``search="approximate"`` for each ``--nprobe``. ``recall_at_k``: the share of the exact
+``search="approximate"`` for each ``--rerank``. ``recall_at_k``: the share of the exact
 search's candidates (each query's best ``top_k`` unblocked targets, as a run keeps them)
 that the approximate search also returns. The approximate seconds include building the
 index.
 
 Usage:
     python benchmarks/candidate_recall.py --dataset codex-s --epochs 5
-    python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --nprobe default,400
+    python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --rerank 2,4,8
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--dim", type=int, default=None, help="embedding size (default: sized to the graph)")
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--budget", type=int, default=5000, help="anchor queries, shared by the types and directions")
-    ap.add_argument("--nprobe", default="default", help="comma-separated cells per query; 'default' = the product's")
+    ap.add_argument("--rerank", default="4", help="comma-separated: rescore rerank x (top_k + 21) of the index's best")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--output", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     said: list[str] = []
 
-    def search(how: str, nprobe: int | None = None) -> tuple[set[tuple[int, ...]], float, int]:
-        policy = SuggestPolicy(top_k=args.top_k, query_budget=args.budget, search=how, nprobe=nprobe)
+    def search(how: str, rerank: int = 4) -> tuple[set[tuple[int, ...]], float, int]:
+        policy = SuggestPolicy(top_k=args.top_k, query_budget=args.budget, search=how, rerank=rerank)
         said.clear()
         start = time.perf_counter()
         found = find_candidates(model, g, policy, blocked, progress=True, echo=said.append)
@@ -72,13 +72,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     exact, exact_seconds, queries = search("exact")
     rows = []
-    for probes in args.nprobe.split(","):
-        nprobe = None if probes == "default" else int(probes)
-        approx, seconds, _ = search("approximate", nprobe)
+    for rerank in map(int, args.rerank.split(",")):
+        approx, seconds, _ = search("approximate", rerank)
         row = {"dataset": ds.name, "entities": g.num_entities, "relation_types": g.num_relations,
                "model": type(model).__name__, "dim": model.hparams.get("dim"), "epochs": result.epochs,
                "valid_mrr": round(float(result.best_valid_mrr or 0.0), 4), "train_seconds": round(train_seconds, 1),
-               "top_k": args.top_k, "queries": queries, "nprobe": nprobe or "default", "index": said[-1:],
+               "top_k": args.top_k, "queries": queries, "rerank": rerank, "index": said[-1:],
                "exact_candidates": len(exact), "approximate_candidates": len(approx),
                "recall_at_k": round(len(exact & approx) / max(len(exact), 1), 4),
                "exact_seconds": round(exact_seconds, 2), "approximate_seconds": round(seconds, 2),

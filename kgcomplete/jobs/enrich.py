@@ -242,7 +242,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
                                    min_probability=p.min_probability, max_total=p.max_total,
                                    type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()},
                                    query_budget=p.query_budget, anchor_policy=p.anchor_policy,
-                                   search=p.search, nprobe=p.nprobe)
+                                   search=p.search, rerank=p.rerank)
             echo(f"calibrating on {valid.num_triples} held-out relationships ...")
             result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed,
                                                        progress=progress)

@@ -14,8 +14,8 @@ anchor's best ``top_k`` unblocked candidates are kept:
   type-consistent target, so the budget bounds the search at ``budget x N`` scores instead of
   ``2 R N^2``;
 - *search*: ``exact`` scores every target; ``approximate`` asks a FAISS index over the
-  targets' vectors (:mod:`~kgcomplete.proposals.vector_index`) for the best ``top_k + 20``
-  and rescores those with the model; ``auto`` (the default) is approximate where a type and
+  targets' vectors (:mod:`~kgcomplete.proposals.vector_index`) for its best
+  ``rerank * (top_k + 21)`` and rescores those with the model; ``auto`` (the default) is approximate where a type and
   direction has at least ``AUTO_APPROXIMATE_TARGETS`` targets. Models whose score is no
   inner product or distance of vectors (NBFNet, the heuristics) always search exactly.
 
@@ -76,8 +76,8 @@ class SuggestPolicy:
         anchor_policy: which anchors a budget asks first: ``least_connected`` (fewest
             relationships: the entities most likely to miss some) or ``random``.
         search: ``auto``, ``exact`` or ``approximate`` (see the module docstring).
-        nprobe: index cells an approximate query visits (default: a tenth of them; more is
-            slower and closer to exact).
+        rerank: an approximate query rescores ``rerank * (top_k + 20)`` of the index's best
+            exactly (more is slower and closer to exact). (default: 4)
     """
 
     relation_types: list[str] | None = None
@@ -88,7 +88,7 @@ class SuggestPolicy:
     query_budget: int | None = None
     anchor_policy: str = "least_connected"
     search: str = "auto"
-    nprobe: int | None = None
+    rerank: int = 4
 
     def __post_init__(self) -> None:
         if self.anchor_policy not in ANCHOR_POLICIES:
@@ -97,8 +97,8 @@ class SuggestPolicy:
             raise ConfigError(f"query_budget must be at least 1, got {self.query_budget}")
         if self.search not in SEARCHES:
             raise ConfigError(f"unknown search {self.search!r}: use one of {', '.join(SEARCHES)}")
-        if self.nprobe is not None and self.nprobe < 1:
-            raise ConfigError(f"nprobe must be at least 1, got {self.nprobe}")
+        if self.rerank < 1:
+            raise ConfigError(f"rerank must be at least 1, got {self.rerank}")
 
 
 #: How a query budget picks anchors.
@@ -241,18 +241,19 @@ def exact_top(model: LinkPredictor, anchors: Tensor, rel: Tensor, state: Any, wi
 
 
 def approximate_top(model: LinkPredictor, index: VectorIndex, targets: np.ndarray, anchors: Tensor, rel: Tensor,
-                    state: Any, width: int) -> tuple[Tensor, Tensor]:
-    """The best ``width`` targets of each query that ``index`` (over ``targets``) finds,
-    rescored by the model and sorted, no self-loops: ``(scores, entities)``, ``(B, width)``."""
+                    state: Any, width: int, rerank: int) -> tuple[Tensor, Tensor]:
+    """The index's (over ``targets``) best ``rerank * (width + 1)`` targets of each query,
+    rescored by the model; the best ``width`` of those, no self-loops, as ``(scores,
+    entities)``, ``shape: (B, width)``."""
     q = model.query_vectors(anchors, rel, state).float().cpu().numpy()
-    pos = index.search(q, min(width + 1, len(index)))
+    pos = index.search(q, min(rerank * (width + 1), len(index)))
     ids = torch.as_tensor(np.where(pos >= 0, targets[pos.clip(0)], -1))
     k = ids.shape[1]
     s = model.score_pairs(anchors.repeat_interleave(k), rel.repeat_interleave(k), ids.clamp(min=0).view(-1),
                           state).view(-1, k)
     s = s.masked_fill((ids < 0) | (ids == anchors[:, None]), float("-inf"))
-    top_s, order = torch.sort(s, dim=1, descending=True, stable=True)
-    return top_s[:, :width], ids.gather(1, order)[:, :width]
+    top_s, order = torch.topk(s, min(width, k), dim=1)
+    return top_s, ids.gather(1, order)
 
 
 def keep_unblocked(top_s: Tensor, top_i: Tensor, anchors: Tensor, relation: int, side: int, blocked: BlockedTriples,
@@ -311,10 +312,10 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
         target_ids = np.flatnonzero(targets)
         if kinds[i] == "approximate" and (index is None or index[0] != groups[i]):
             index = None   # free the last one first
-            index = (groups[i], VectorIndex(model.entity_vectors(state)[torch.as_tensor(target_ids)].float().cpu().numpy(),
-                                            model.vector_form or "", nprobe=policy.nprobe, progress=progress))
-            echo(f"candidate search: approximate over {len(target_ids)} targets ({index[1].nlist} cells, "
-                 f"{index[1].nprobe} probed per query)")
+            vectors = model.entity_vectors(state)[torch.as_tensor(target_ids)].float().cpu().numpy()
+            index = (groups[i], VectorIndex(vectors, model.vector_form or "", progress=progress))
+            echo(f"candidate search: approximate over {len(target_ids)} targets ({index[1].subquantizers} codes a "
+                 f"vector), {policy.rerank * (width + 1)} rescored per query")
         # few type-consistent targets: score those only (the rest would be left out anyway)
         subset = torch.as_tensor(target_ids) if len(target_ids) < N // 2 else None
         excluded = torch.as_tensor(~targets) if subset is None and len(target_ids) < N else None
@@ -322,7 +323,7 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
             a = torch.as_tensor(idx[start:start + rows_per_batch])
             rel = torch.full_like(a, r + R * side)
             if kinds[i] == "approximate" and index is not None:
-                top_s, top_i = approximate_top(model, index[1], target_ids, a, rel, state, width)
+                top_s, top_i = approximate_top(model, index[1], target_ids, a, rel, state, width, policy.rerank)
             else:
                 top_s, top_i = exact_top(model, a, rel, state, width, subset=subset, excluded=excluded)
             keys, scores, ranks, rows, cols = keep_unblocked(top_s, top_i, a, r, side, blocked, policy.top_k)
