@@ -249,8 +249,11 @@ def approximate_top(model: LinkPredictor, index: VectorIndex, targets: np.ndarra
     pos = index.search(q, min(rerank * (width + 1), len(index)))
     ids = torch.as_tensor(np.where(pos >= 0, targets[pos.clip(0)], -1))
     k = ids.shape[1]
-    s = model.score_pairs(anchors.repeat_interleave(k), rel.repeat_interleave(k), ids.clamp(min=0).view(-1),
-                          state).view(-1, k)
+    if model.vector_form == "inner_product":   # the score is q . e: one product per pair
+        s = torch.einsum("bd,bkd->bk", torch.as_tensor(q), model.entity_vectors(state)[ids.clamp(min=0)].float())
+    else:
+        s = model.score_pairs(anchors.repeat_interleave(k), rel.repeat_interleave(k), ids.clamp(min=0).view(-1),
+                              state).view(-1, k)
     s = s.masked_fill((ids < 0) | (ids == anchors[:, None]), float("-inf"))
     top_s, order = torch.topk(s, min(width, k), dim=1)
     return top_s, ids.gather(1, order)
