@@ -303,7 +303,7 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
     groups = {i: hash(np.packbits(slots[i][3]).tobytes()) if k == "approximate" else 0 for i, k in enumerate(kinds)}
     plan = sorted(range(len(slots)), key=lambda i: (kinds[i] == "approximate", groups[i], i))
     width, span = policy.top_k + BLOCKED_MARGIN, max([len(s[2]) for s in slots], default=0) + 1
-    rows_per_batch = max(1, min(batch_size, SCORES_PER_BATCH // N))
+    exact_rows = max(1, min(batch_size, SCORES_PER_BATCH // N))
     state = model.cached_state()
     queries = {"exact": 0, "approximate": 0}
     parts: list[tuple[np.ndarray, ...]] = []
@@ -322,8 +322,9 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
         # few type-consistent targets: score those only (the rest would be left out anyway)
         subset = torch.as_tensor(target_ids) if len(target_ids) < N // 2 else None
         excluded = torch.as_tensor(~targets) if subset is None and len(target_ids) < N else None
-        for start in range(0, len(idx), rows_per_batch):
-            a = torch.as_tensor(idx[start:start + rows_per_batch])
+        step = batch_size if kinds[i] == "approximate" else exact_rows
+        for start in range(0, len(idx), step):
+            a = torch.as_tensor(idx[start:start + step])
             rel = torch.full_like(a, r + R * side)
             if kinds[i] == "approximate" and index is not None:
                 top_s, top_i = approximate_top(model, index[1], target_ids, a, rel, state, width, policy.rerank)
