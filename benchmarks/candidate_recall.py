@@ -13,7 +13,7 @@ index.
 
 Usage:
     python benchmarks/candidate_recall.py --dataset codex-s --epochs 5
-    python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --rerank 2,4,8
+    python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --rerank 4,8,16
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--dim", type=int, default=None, help="embedding size (default: sized to the graph)")
     ap.add_argument("--top-k", type=int, default=10)
     ap.add_argument("--budget", type=int, default=5000, help="anchor queries, shared by the types and directions")
-    ap.add_argument("--rerank", default="4", help="comma-separated: rescore rerank x (top_k + 21) of the index's best")
+    ap.add_argument("--rerank", default="8", help="comma-separated: rescore rerank x (top_k + 21) of the index's best")
     ap.add_argument("--types", choices=["any", "learned"], default="any", help="type constraints of the targets")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--output", type=Path, default=None)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     said: list[str] = []
 
-    def search(how: str, rerank: int = 4) -> tuple[set[tuple[int, ...]], float, int]:
+    def search(how: str, rerank: int = 8) -> tuple[set[tuple[int, ...]], float, int]:
         anyone = {} if args.types == "learned" else {name: ([], []) for name in g.relations}
         policy = SuggestPolicy(top_k=args.top_k, query_budget=args.budget, search=how, rerank=rerank,
                                type_constraints=anyone)

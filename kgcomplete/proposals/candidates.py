@@ -15,8 +15,8 @@ anchor's best ``top_k`` unblocked candidates are kept:
   ``2 R N^2``;
 - *search*: ``exact`` scores every target; ``approximate`` asks a FAISS index over the
   targets' vectors (:mod:`~kgcomplete.proposals.vector_index`) for its best
-  ``rerank * (top_k + 21)`` and rescores those with the model; ``auto`` (the default) is approximate where a type and
-  direction has at least ``AUTO_APPROXIMATE_TARGETS`` targets. Models whose score is no
+  ``rerank * (top_k + 21)`` and rescores those with the model; ``auto`` (the default) is
+  approximate where a type and direction has at least ``AUTO_APPROXIMATE_TARGETS`` targets. Models whose score is no
   inner product or distance of vectors (NBFNet, the heuristics) always search exactly.
 
 Blocked triples travel as sorted ``int64`` keys (:mod:`~kgcomplete.proposals.blocked`),
@@ -76,8 +76,8 @@ class SuggestPolicy:
         anchor_policy: which anchors a budget asks first: ``least_connected`` (fewest
             relationships: the entities most likely to miss some) or ``random``.
         search: ``auto``, ``exact`` or ``approximate`` (see the module docstring).
-        rerank: an approximate query rescores ``rerank * (top_k + 20)`` of the index's best
-            exactly (more is slower and closer to exact). (default: 4)
+        rerank: an approximate query rescores ``rerank * (top_k + 21)`` of the index's best
+            exactly (more is slower and closer to exact). (default: 8)
     """
 
     relation_types: list[str] | None = None
@@ -88,7 +88,7 @@ class SuggestPolicy:
     query_budget: int | None = None
     anchor_policy: str = "least_connected"
     search: str = "auto"
-    rerank: int = 4
+    rerank: int = 8
 
     def __post_init__(self) -> None:
         if self.anchor_policy not in ANCHOR_POLICIES:
