@@ -48,9 +48,9 @@ from kgcomplete.proposals.vector_index import VectorIndex
 SEARCHES = ("auto", "exact", "approximate")
 
 #: ``search = "auto"`` asks an index where a type and direction has at least this many
-#: targets. Below it the exact search costs under about 0.6 ms a query at 2 threads (248 us
-#: at wn18rr's 41k entities, linear in the targets), and an index would cost a k-means
-#: training per run and give up some recall for little time.
+#: targets. Below it an exact query costs under about 2 ms at one thread (0.64 ms over
+#: wn18rr's 41k entities, linear in the targets), and the index did not pay: at 41k it saved
+#: 8% of the time for 2.6% of the recall (benchmarks/candidate_recall.py).
 AUTO_APPROXIMATE_TARGETS = 100_000
 
 #: Candidates looked at past ``top_k`` per query, so that blocked ones can be skipped.

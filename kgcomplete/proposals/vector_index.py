@@ -7,12 +7,11 @@ target as 4-bit codes of its pairs of coordinates (product quantisation, ``D / 2
 sub-quantisers of 16 centroids each: a sixteenth of the float table) and scans the codes
 with SIMD lookup tables (FAISS "fast scan"); the caller rescores the best few exactly.
 
-Measured on briefly trained ComplEx (2,000 queries, one thread; benchmarks/candidate_recall.py
-for the whole search): on wn18rr (41k entities, 400 reals) the true top-10 was among the
-index's top 124 for 99.6% of queries, in a quarter of the exact search's time; an IVF index
-(k-means cells, 4 sqrt(N) of them) needed 30% of its cells for 95% and was slower than the
-exact matrix product, and HNSW (M = 32) reached 92% at twice its time: these embeddings
-spread over all their dimensions, so cells and graphs prune little.
+Chosen by measuring (docs/large-graphs.md, "Candidate search at scale"): on a briefly
+trained ComplEx of wn18rr, inverted-file cells and HNSW graphs needed most of the work of the
+exact search for recall 0.95, because the embeddings spread over all their dimensions; the
+quantised scan reached it with a few hundred rescored per query. It still reads every
+target's codes, a sixteenth of the floats, once per query.
 
 Example:
     >>> index = VectorIndex(np.eye(4, dtype=np.float32), "inner_product")
