@@ -14,6 +14,7 @@ index.
 Usage:
     python benchmarks/candidate_recall.py --dataset codex-s --epochs 5
     python benchmarks/candidate_recall.py --dataset PATH/wn18rr --epochs 3 --dim 100 --rerank 4,8,16
+    python benchmarks/candidate_recall.py --dataset random:300000 --budget 2000   # speed only, untrained
 """
 
 from __future__ import annotations
@@ -32,15 +33,26 @@ sys.path.insert(0, str(ROOT))
 import torch
 
 from kgcomplete import datasets
+from kgcomplete.graph import KGraph
+from kgcomplete.models import make_model
+from kgcomplete.models.base import LinkPredictor
 from kgcomplete.proposals.blocked import BlockedTriples
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 from kgcomplete.training.defaults import default_settings
 from kgcomplete.training.fit import fit
 
 
+def random_model(n: int, dim: int) -> tuple[KGraph, LinkPredictor]:
+    """A chain of ``n`` entities and an untrained ComplEx with unit-scale random vectors: a
+    speed check at sizes no bundled graph has (random vectors are the hardest case for recall)."""
+    g = KGraph.from_labeled_triples([(f"e{i}", "R", f"e{i + 1}") for i in range(n - 1)])
+    torch.manual_seed(0)
+    return g, make_model("complex", g.num_entities, g.num_relations, dim=dim, init_scale=1.0)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", default="codex-s", help="a bundled name or a dataset folder")
+    ap.add_argument("--dataset", default="codex-s", help="a bundled name, a dataset folder, or random:N (untrained)")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--dim", type=int, default=None, help="embedding size (default: sized to the graph)")
     ap.add_argument("--top-k", type=int, default=10)
@@ -51,16 +63,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--output", type=Path, default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    ds = datasets.load(args.dataset)
-    g = ds.train
-    settings = default_settings(g)
-    settings.update(epochs=args.epochs, eval_every=args.epochs, progress=False, threads=args.threads)
-    if args.dim is not None:
-        settings["dim"] = args.dim
-    start = time.perf_counter()
-    result = fit(settings.pop("model"), g, ds.valid, **settings)
-    train_seconds = time.perf_counter() - start
-    model = result.model
+    if args.dataset.startswith("random:"):
+        name, (g, model) = args.dataset.replace(":", "_"), random_model(int(args.dataset[7:]), args.dim or 100)
+        epochs, mrr, train_seconds = 0, 0.0, 0.0
+    else:
+        ds = datasets.load(args.dataset)
+        name, g = ds.name, ds.train
+        settings = default_settings(g)
+        settings.update(epochs=args.epochs, eval_every=args.epochs, progress=False, threads=args.threads)
+        if args.dim is not None:
+            settings["dim"] = args.dim
+        start = time.perf_counter()
+        result = fit(settings.pop("model"), g, ds.valid, **settings)
+        train_seconds = time.perf_counter() - start
+        model, epochs, mrr = result.model, result.epochs, float(result.best_valid_mrr or 0.0)
     blocked = BlockedTriples.of(g.triples, num_entities=g.num_entities, num_relations=g.num_relations)
 
     said: list[str] = []
@@ -79,9 +95,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     for rerank in map(int, args.rerank.split(",")):
         approx, seconds, _ = search("approximate", rerank)
-        row = {"dataset": ds.name, "entities": g.num_entities, "relation_types": g.num_relations,
-               "model": type(model).__name__, "dim": model.hparams.get("dim"), "epochs": result.epochs,
-               "valid_mrr": round(float(result.best_valid_mrr or 0.0), 4), "train_seconds": round(train_seconds, 1),
+        row = {"dataset": name, "entities": g.num_entities, "relation_types": g.num_relations,
+               "model": type(model).__name__, "dim": model.hparams.get("dim"), "epochs": epochs,
+               "valid_mrr": round(mrr, 4), "train_seconds": round(train_seconds, 1),
                "top_k": args.top_k, "types": args.types, "queries": queries, "rerank": rerank, "index": said[-1:],
                "exact_candidates": len(exact), "approximate_candidates": len(approx),
                "recall_at_k": round(len(exact & approx) / max(len(exact), 1), 4),
@@ -89,7 +105,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                "threads": args.threads, "load_before": round(os.getloadavg()[0], 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    out = args.output or ROOT / "benchmarks" / "results" / f"candidate_recall_{date.today().isoformat()}_{ds.name}.json"
+    out = args.output or ROOT / "benchmarks" / "results" / f"candidate_recall_{date.today().isoformat()}_{name}.json"
     out.write_text(json.dumps({"command": " ".join(["python", "benchmarks/candidate_recall.py"] + (argv or sys.argv[1:])),
                                "results": rows}, indent=1) + "\n")
     return rows
