@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -300,14 +301,15 @@ def find_candidates(model: LinkPredictor, graph: KGraph, policy: SuggestPolicy, 
     if policy.search != "exact" and model.vector_form is None:
         echo(f"candidate search: exact ({type(model).__name__} has no vector form for an index)")
     # approximate slots grouped by their targets, so each index is built once
-    groups = {i: hash(np.packbits(slots[i][3]).tobytes()) if k == "approximate" else 0 for i, k in enumerate(kinds)}
+    groups = {i: hashlib.sha256(np.packbits(slots[i][3]).tobytes()).digest() if k == "approximate" else b""
+              for i, k in enumerate(kinds)}
     plan = sorted(range(len(slots)), key=lambda i: (kinds[i] == "approximate", groups[i], i))
     width, span = policy.top_k + BLOCKED_MARGIN, max([len(s[2]) for s in slots], default=0) + 1
     exact_rows = max(1, min(batch_size, SCORES_PER_BATCH // N))
     state = model.cached_state()
     queries = {"exact": 0, "approximate": 0}
     parts: list[tuple[np.ndarray, ...]] = []
-    index: tuple[int, VectorIndex] | None = None
+    index: tuple[bytes, VectorIndex] | None = None
     bar = tqdm(total=sum(len(s[2]) for s in slots), desc="candidates", unit="query",
                disable=not progress or None, leave=False)
     for i in plan:
