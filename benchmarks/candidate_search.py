@@ -29,6 +29,7 @@ import torch
 
 from kgcomplete import datasets
 from kgcomplete.models import make_model
+from kgcomplete.proposals.blocked import BlockedTriples
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 
 
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     g = ds.train
     model = make_model("complex", g.num_entities, g.num_relations, dim=args.dim)
     model.entities, model.relations = g.entities, g.relations
-    blocked = g.known()
+    blocked = BlockedTriples.of(g.triples, num_entities=g.num_entities, num_relations=g.num_relations)
     asked: list[int] = []  # rows of each scoring call: the queries a search asks
     queries, candidates = model.score_queries, model.score_candidates
     model.score_queries = lambda e, r, s=None: asked.append(len(e)) or queries(e, r, s)  # type: ignore[method-assign]

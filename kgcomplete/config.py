@@ -128,6 +128,11 @@ class SuggestSettings(_Strict):
                                      "(default: every type-consistent entity, both directions)")
     anchor_policy: Literal["least_connected", "random"] = Field(
         "least_connected", description="which anchors a query budget asks first")
+    search: Literal["auto", "exact", "approximate"] = Field(
+        "auto", description="how each query finds its best targets: 'exact' scores every one, 'approximate' asks a "
+        "vector index (DistMult, ComplEx, RotatE, TransE, R-GCN), 'auto' asks one from 100,000 targets up")
+    rerank: int = Field(8, ge=1, description="an approximate query rescores rerank x (top_k + 21) of the index's "
+                        "best exactly (more is slower and closer to exact)")
 
 
 class GeneratorSettings(_Strict):

@@ -210,7 +210,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
     echo(f"pulled {graph.summary()}; {len(seen.pending)} pending, {len(seen.accepted)} accepted, "
          f"{len(seen.rejected)} rejected suggestions")
     parameters = {"model": m.name, "epochs": m.epochs, **m.options, "reuse": m.reuse, "top_k": p.top_k,
-                  "min_probability": p.min_probability, "max_total": p.max_total}
+                  "min_probability": p.min_probability, "max_total": p.max_total, "search": p.search}
     kind = "+".join(k for k, on in (("links", p.enabled), ("entities", g.enabled)) if on)
     run_id = start_run(driver, model=m.name, parameters=parameters, kind=kind, job=job, lock=lock.name, database=db)
     lock.run_id = run_id   # the lock's thread heartbeats the run from now on, whatever step runs
@@ -241,7 +241,8 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             policy = SuggestPolicy(relation_types=p.relationship_types or None, top_k=p.top_k,
                                    min_probability=p.min_probability, max_total=p.max_total,
                                    type_constraints={t: (c.heads, c.tails) for t, c in p.type_constraints.items()},
-                                   query_budget=p.query_budget, anchor_policy=p.anchor_policy)
+                                   query_budget=p.query_budget, anchor_policy=p.anchor_policy,
+                                   search=p.search, rerank=p.rerank)
             echo(f"calibrating on {valid.num_triples} held-out relationships ...")
             result.calibrator = Calibrator.fit_heldout(result.fit.model, train, valid, policy, seed=m.seed,
                                                        progress=progress)
@@ -252,7 +253,8 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             if result.fit.model.inductive:  # suggestions read the whole graph
                 result.fit.model.use_graph(graph)
             result.suggestions = suggest(result.fit.model, graph, result.calibrator, policy,
-                                         exclude=seen.pending + seen.rejected, model_name=m.name, progress=progress)
+                                         exclude=seen.pending + seen.rejected, model_name=m.name, progress=progress,
+                                         echo=echo)
             clock["suggest"] = time.perf_counter() - t0
             echo(f"{len(result.suggestions)} suggestions with their evidence in {clock['suggest']:.0f} s; writing back ...")
             checkpoint("writing")

@@ -59,6 +59,10 @@ class LinkPredictor(nn.Module):
     trainable: bool = True
     #: scores the entities of a graph it was not trained on (:meth:`use_graph`)
     inductive: bool = False
+    #: how a score meets :meth:`query_vectors` and :meth:`entity_vectors`: ``"inner_product"``
+    #: (the score is ``q . e``), ``"distance"`` (it falls as ``||q - e||`` grows), or ``None``
+    #: (no such form: candidate search scores every target)
+    vector_form: str | None = None
 
     def __init__(self, num_entities: int, num_relations: int) -> None:
         super().__init__()
@@ -101,6 +105,16 @@ class LinkPredictor(nn.Module):
         """Score ``(entity, relation, target)`` rows, ``shape: (B,)``. Subclasses override
         this with a cheaper form; it must agree with :meth:`score_queries`."""
         return self.score_queries(entity, relation, state).gather(1, target.view(-1, 1)).squeeze(1)
+
+    def query_vectors(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
+        """The vector ``q`` of each ``(entity, relation, ?)`` query, ``shape: (B, D)``, that
+        meets :meth:`entity_vectors` as :attr:`vector_form` says; only models with a
+        ``vector_form`` have one."""
+        raise NotImplementedError(f"{type(self).__name__} scores no query as a vector")
+
+    def entity_vectors(self, state: Any = None) -> Tensor:
+        """Every entity as the vector queries meet, ``shape: (N, D)``; see :meth:`query_vectors`."""
+        raise NotImplementedError(f"{type(self).__name__} scores no query as a vector")
 
     def regularization(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         """Penalty added to the training loss for a batch of queries (N3, KL ...)."""

@@ -71,6 +71,9 @@ class KGEModel(LinkPredictor):
         table gets a sparse gradient), or rows of an encoder's ``state``."""
         return self.entity(index) if state is None else self.entity_weights(state)[index]
 
+    def entity_vectors(self, state: Any = None) -> Tensor:
+        return self.entity_weights(state)
+
     def regularization(self, entity: Tensor, relation: Tensor, target: Tensor, state: Any = None) -> Tensor:
         """N3: ``reg_weight`` times the mean over the rows of ``|e_h|^3 + |e_r|^3 + |e_t|^3``
         (summed over the coordinates, complex ones by their modulus). Computed once per
@@ -98,6 +101,11 @@ class DistMult(KGEModel):
     Args: see :class:`KGEModel`.
     """
 
+    vector_form = "inner_product"
+
+    def query_vectors(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
+        return self.rows(entity, state) * self.relation(relation)
+
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
         return (self.rows(entity, state) * self.relation(relation)) @ self.entity_weights(state).t()
 
@@ -123,6 +131,10 @@ class ComplEx(KGEModel):
 
     entity_factor = 2
     relation_factor = 2
+    vector_form = "inner_product"   # Re(<h r, conj t>) = [Re q | Im q] . [Re t | Im t]
+
+    def query_vectors(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
+        return self.query(self.rows(entity, state), relation)
 
     def query(self, ent: Tensor, relation: Tensor) -> Tensor:
         """The query vector ``e_h * e_r`` (complex product) of entity rows ``ent``, ``shape: (B, 2 dim)``."""
@@ -147,6 +159,8 @@ class ComplEx(KGEModel):
 class _DistanceModel(KGEModel):
     """Score ``margin - ||query - e_t||_2`` for a translated/rotated query vector."""
 
+    vector_form = "distance"
+
     def __init__(self, num_entities: int, num_relations: int, dim: int = 200,
                  reg_weight: float = 0.0, init_scale: float | None = None, margin: float = 6.0,
                  sparse: bool = False) -> None:
@@ -157,6 +171,9 @@ class _DistanceModel(KGEModel):
 
     def _query(self, ent: Tensor, relation: Tensor) -> Tensor:
         raise NotImplementedError
+
+    def query_vectors(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
+        return self._query(self.rows(entity, state), relation)
 
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
         return self._distance_score(self._query(self.rows(entity, state), relation), self.entity_weights(state))

@@ -21,6 +21,7 @@ from kgcomplete.errors import GraphError
 from kgcomplete.evaluation.ranking import expected_calibration_error
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor
+from kgcomplete.proposals.blocked import BlockedTriples
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 from kgcomplete.proposals.evidence import mine_rules, rule_scores
 
@@ -175,18 +176,18 @@ class Calibrator:
             raise GraphError("calibration needs held-out edges, and the held-out split is empty")
         policy = policy or SuggestPolicy()
         rng = np.random.default_rng(seed)
-        found = find_candidates(model, train, policy, train.known(), max_anchors=max_anchors, rng=rng,
-                                progress=progress)
-        truth = heldout.known()
-        trips = list(found)
-        scores = np.array([found[t][0] for t in trips], dtype=np.float64)
-        labels = np.array([t in truth for t in trips], dtype=np.float64)
+        N, R = train.num_entities, train.num_relations
+        found = find_candidates(model, train, policy, BlockedTriples.of(train.triples, num_entities=N, num_relations=R),
+                                max_anchors=max_anchors, rng=rng, progress=progress)
+        truth = BlockedTriples.of(heldout.triples, num_entities=N, num_relations=R)
+        trips, scores = found.triples, found.scores
+        labels = truth.contains(trips[:, 0], trips[:, 1], trips[:, 2]).astype(np.float64)
         if not labels.any():
             raise GraphError(f"cannot calibrate: none of the {heldout.num_triples} held-out edges is among the "
                              f"top-{policy.top_k} candidates of the graph without them; raise "
                              "model.valid_fraction or suggest.top_k, or train longer")
-        types = np.asarray(train.relations, dtype=object)[[t[1] for t in trips]]
-        rules = rule_scores(mine_rules(train), np.array(trips)) if use_rules else None
+        types = np.asarray(train.relations, dtype=object)[trips[:, 1]]
+        rules = rule_scores(mine_rules(train), trips) if use_rules else None
 
         def part(m: np.ndarray) -> np.ndarray | None:
             return rules[m] if rules is not None else None

@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor
 from kgcomplete.models.heuristics import PathRules
+from kgcomplete.proposals.blocked import BlockedTriples
 from kgcomplete.proposals.calibration import Calibrator
 from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 from kgcomplete.proposals.evidence import mine_rules, model_reasons, reasons, rule_scores
@@ -33,20 +34,23 @@ __all__ = ["Calibrator", "SuggestPolicy", "suggest"]
 @torch.no_grad()
 def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy: SuggestPolicy | None = None,
             *, exclude: Sequence[Triple] = (), model_name: str | None = None, rules: PathRules | None = None,
-            explain: bool = True, batch_size: int = 512, progress: bool = False) -> list[Suggestion]:
+            explain: bool = True, batch_size: int = 512, progress: bool = False,
+            echo: Callable[[str], None] = lambda _: None) -> list[Suggestion]:
     """Top candidates of ``model`` on ``graph`` (its training vocabulary), filtered,
     calibrated and (with ``explain``) given evidence; most probable first. ``exclude``
     holds (head key, type, tail key) that must not be proposed (pending and rejected
     suggestions). ``rules`` (mined from ``graph`` when needed and not given) feed the
     evidence and, when the calibrator weighs them, the probabilities. ``progress`` shows bars
-    (count and ETA) for the candidate search and the evidence."""
+    (count and ETA) for the candidate search and the evidence; ``echo`` says which search ran."""
     policy = policy or SuggestPolicy()
-    blocked = graph.known() | set(map(tuple, graph.index_triples(exclude).tolist()))
-    found = find_candidates(model, graph, policy, blocked, batch_size=batch_size, progress=progress)
-    if not found:
+    blocked = BlockedTriples.of(graph.triples, graph.index_triples(exclude), num_entities=graph.num_entities,
+                                num_relations=graph.num_relations)
+    found = find_candidates(model, graph, policy, blocked, batch_size=batch_size, progress=progress, echo=echo)
+    echo(f"candidate search: {found.search}, {len(found)} candidates from "
+         f"{sum(found.queries.values())} queries")
+    if not len(found):
         return []
-    trips = np.array(list(found), dtype=np.int64)
-    raw = np.array([found[t][0] for t in found], dtype=np.float64)
+    trips, raw = found.triples, found.scores
     e, rel = graph.entities, graph.relations
     if rules is None and (explain or calibrator.uses_rules):
         rules = mine_rules(graph)
@@ -64,7 +68,7 @@ def suggest(model: LinkPredictor, graph: KGraph, calibrator: Calibrator, policy:
         if explain:   # the model's own paths (NBFNet), beside the rules' reasons
             why += model_reasons(graph, model, h, r, t)
         out.append(Suggestion(head=e[h], type=rel[r], tail=e[t], score=float(raw[i]), probability=float(probs[i]),
-                              rank=found[(h, r, t)][1], model=label, reasons=why,
+                              rank=int(found.ranks[i]), model=label, reasons=why,
                               head_name=names[h] if names[h] != e[h] else "",
                               tail_name=names[t] if names[t] != e[t] else "",
                               type_name=graph.relation_labels.get(rel[r], "")))

@@ -84,6 +84,12 @@ def test_scoring_interface_is_consistent(name, planted):
     with torch.no_grad():
         assert torch.allclose(model.score_candidates(h, r, cand, model.cached_state()), tails[:, cand], atol=1e-5)
     assert torch.isfinite(tails).all() and torch.isfinite(heads).all()
+    if model.vector_form is not None:   # the vectors a candidate index searches give the same scores
+        with torch.no_grad():
+            q, e = model.query_vectors(h, r, model.cached_state()), model.entity_vectors(model.cached_state())
+            by_vectors = q @ e.t() if model.vector_form == "inner_product" else \
+                model.margin - torch.sqrt(torch.cdist(q, e) ** 2 + 1e-6)
+        assert torch.allclose(by_vectors, tails, atol=1e-4)
     with pytest.raises(GraphError, match="unknown relation index 4"):
         model.score_tails(h, torch.full_like(r, train.num_relations))
     with pytest.raises(GraphError, match="unknown relation 'likes'"):

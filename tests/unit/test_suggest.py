@@ -195,17 +195,19 @@ def test_least_connected_anchors_are_asked_first():
 
 
 def test_the_budget_bounds_the_queries_scored(trained):
+    from kgcomplete.proposals.blocked import BlockedTriples
     from kgcomplete.proposals.candidates import find_candidates
 
     train, _, _, model = trained
+    known = BlockedTriples.of(train.triples, num_entities=train.num_entities, num_relations=train.num_relations)
     asked = []
     score_queries, score_candidates = model.score_queries, model.score_candidates
     model.score_queries = lambda e, r, state=None: asked.append(len(e)) or score_queries(e, r, state)
     model.score_candidates = lambda e, r, c, state=None: asked.append(len(e)) or score_candidates(e, r, c, state)
     try:
-        everything = find_candidates(model, train, SuggestPolicy(top_k=3), train.known())
+        everything = find_candidates(model, train, SuggestPolicy(top_k=3), known)
         total, asked[:] = sum(asked), []
-        some = find_candidates(model, train, SuggestPolicy(top_k=3, query_budget=total // 4), train.known())
+        some = find_candidates(model, train, SuggestPolicy(top_k=3, query_budget=total // 4), known)
         assert sum(asked) == total // 4 < total
         assert 0 < len(some) < len(everything)
     finally:
@@ -219,6 +221,7 @@ def test_scoring_only_type_consistent_targets_keeps_the_best_ones():
     entity and masking the rest."""
     import torch
 
+    from kgcomplete.proposals.blocked import BlockedTriples
     from kgcomplete.proposals.candidates import find_candidates
 
     rows = [(f"p{i}", "WORKS_AT", f"c{i % 3}") for i in range(20)] + [(f"p{i}", "KNOWS", f"p{i + 1}") for i in range(19)]
@@ -227,7 +230,9 @@ def test_scoring_only_type_consistent_targets_keeps_the_best_ones():
     g.entity_labels = np.array([[k.startswith("p"), k.startswith("c")] for k in g.entities])
     model = make_model("complex", g.num_entities, g.num_relations, dim=8)
     r = g.relation_index()["WORKS_AT"]
-    found = find_candidates(model, g, SuggestPolicy(top_k=2, relation_types=["WORKS_AT"]), g.known())
+    blocked = BlockedTriples.of(g.triples, num_entities=g.num_entities, num_relations=g.num_relations)
+    found = {tuple(t) for t in find_candidates(model, g, SuggestPolicy(top_k=2, relation_types=["WORKS_AT"]),
+                                               blocked).triples.tolist()}
     company = np.array([e.startswith("c") for e in g.entities])
     for h in np.flatnonzero(~company):
         scores = model.score_tails(torch.tensor([h]), torch.tensor([r]))[0].detach().numpy()
