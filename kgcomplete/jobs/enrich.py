@@ -38,7 +38,7 @@ from kgcomplete.proposals.entities import propose_entities
 from kgcomplete.proposals.suggest import Calibrator, SuggestPolicy, suggest
 from kgcomplete.records import EntityProposal, Suggestion
 from kgcomplete.training.checkpoints import load_model, save_model
-from kgcomplete.training.defaults import default_settings
+from kgcomplete.training.defaults import default_settings, describe_training
 from kgcomplete.training.fit import FitResult, fit
 from kgcomplete.training.generator import GeneratorFit, fit_generator
 from kgcomplete.training.warm_start import fit_warm
@@ -65,7 +65,8 @@ class EnrichResult:
     def metrics(self) -> dict[str, float]:
         out = {"suggestions": float(len(self.suggestions))}
         if self.fit is not None:
-            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs), trained=float(not self.reused))
+            out.update(train_seconds=self.fit.seconds, epochs=float(self.fit.epochs), trained=float(not self.reused),
+                       sampled_training=float(self.fit.loss != "1-n"))
             if self.fit.best_valid_mrr is not None:
                 out["valid_mrr"] = self.fit.best_valid_mrr
         if self.calibrator is not None and self.calibrator.ece is not None:
@@ -95,6 +96,7 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
     name = options.pop("model")
     options.update({k: v for k, v in (("epochs", m.epochs), ("max_seconds", m.max_seconds)) if v is not None})
     options.update(m.options)
+    echo(describe_training(name, options, train.num_entities))
     path = checkpoint_path(m, job)
     fitted = None
     if path is not None and path.exists() and m.warm_start:

@@ -102,3 +102,23 @@ def distinct_queries(train: KGraph) -> int:
     t = train.triples.astype(np.int64)
     r = max(train.num_relations, 1)
     return len(np.unique(t[:, 0] * r + t[:, 1])) + len(np.unique(t[:, 2] * r + t[:, 1]))
+
+
+def describe_training(model: str, options: dict[str, Any], num_entities: int) -> str:
+    """One line saying how ``model`` will train with ``options`` (as :func:`default_settings`
+    chose them), for the run's log.
+
+    Example:
+        >>> describe_training("complex", {"loss": "sampled", "num_negatives": 256}, 60_000)
+        'training complex on 60,000 entities: softmax over each answer and 256 random entities shared by the batch'
+    """
+    loss = options.get("loss", "1-n")
+    if loss == "sampled":
+        how = f"softmax over each answer and {options.get('num_negatives', 32)} random entities shared by the batch"
+    elif loss == "1-n" and options.get("candidates"):
+        how = f"softmax over the batch's answers and {options['candidates']} random entities"
+    elif loss == "1-n":
+        how = "softmax over all entities (1-N)"
+    else:
+        how = f"loss {loss}"
+    return f"training {model} on {num_entities:,} entities: {how}" + (", sparse entity table" if options.get("sparse") else "")

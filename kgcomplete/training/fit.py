@@ -54,6 +54,8 @@ class FitResult:
         stop_reason: why training ended: ``max_epochs``, ``early_stopping``,
             ``time_budget`` or ``stopped``.
         threads: torch threads used.
+        loss: the training loss (``"sampled"`` on large graphs, see
+            :mod:`~kgcomplete.training.defaults`).
     """
 
     model: LinkPredictor
@@ -64,6 +66,7 @@ class FitResult:
     seconds: float = 0.0
     stop_reason: str = "max_epochs"
     threads: int = 1
+    loss: str = "1-n"
 
     @property
     def stopped(self) -> bool:
@@ -145,7 +148,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
     model.entities, model.relations = list(train.entities), list(train.relations)
     start = time.perf_counter()
     model.prepare(train)  # heuristics do all their work here: it counts as training time
-    result = FitResult(model=model, threads=used_threads)
+    result = FitResult(model=model, threads=used_threads, loss=loss)
     validate = valid is not None and valid.num_triples > 0
     if not model.trainable or epochs == 0:
         result.seconds = time.perf_counter() - start
