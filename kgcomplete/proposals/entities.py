@@ -14,8 +14,11 @@ Two uses:
 Every code is decoded into a label and its relationships with probability at least
 ``min_probability`` (at most ``max_relations``); proposals whose relationship set is too
 close to an existing entity's (novelty ``1 - max Jaccard`` not above ``min_novelty``) are
-dropped, and near-identical proposals (Jaccard >= 0.8, same label) are merged, keeping
-a support count.
+dropped. No two proposals of one call are duplicates by the same rule (Jaccard >=
+:data:`DUPLICATE_JACCARD`, whatever their labels): more codes are decoded than asked for
+and the most probable candidates are taken greedily, each only if it is not a duplicate of
+one already taken (:func:`pick_distinct`); a candidate left out for that adds to the
+support of the one it duplicates.
 
 A relationship set is a set of integer keys ``r2 * N + neighbour`` with ``r2 = r`` for
 ``new -r-> neighbour`` and ``r + R`` for ``neighbour -r-> new``.
@@ -34,7 +37,8 @@ from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import NodeGenerator
 from kgcomplete.records import EntityProposal, ProposedRelation
 
-MERGE_JACCARD = 0.8
+DUPLICATE_JACCARD = 0.5  # sets this similar are duplicates: of an existing entity, or of each other
+ROUNDS = 3  # decoding rounds (each twice the codes of the last) while proposals are short of the count
 
 
 @dataclass
@@ -117,31 +121,58 @@ def decode(model: NodeGenerator, z: torch.Tensor, *, min_probability: float = 0.
     return out
 
 
-def filter_and_merge(candidates: list[Candidate], existing: sp.csr_matrix, width: int, *,
-                     min_novelty: float = 0.5, merge: float = MERGE_JACCARD) -> list[Candidate]:
-    """Drop candidates without relationships or with novelty not above ``min_novelty``
-    (at 0.5: Jaccard >= 0.5 with an existing entity, the evaluation's duplicates); merge
-    candidates of one label whose sets have Jaccard >= ``merge`` into the first (in the
-    given order), adding up their support."""
+def filter_novel(candidates: list[Candidate], existing: sp.csr_matrix, width: int, *,
+                 min_novelty: float = 0.5) -> list[Candidate]:
+    """Set each candidate's novelty and closest entity; drop candidates without
+    relationships or with novelty not above ``min_novelty`` (at 0.5: Jaccard >= 0.5 with
+    an existing entity, the evaluation's duplicates)."""
     cands = [c for c in candidates if len(c.keys)]
     if not cands:
         return []
-    m = sets_matrix([c.keys for c in cands], width)
-    nov, arg = novelty(m, existing)
+    nov, arg = novelty(sets_matrix([c.keys for c in cands], width), existing)
     for c, n, a in zip(cands, nov, arg):
         c.novelty, c.closest = float(n), int(a)
-    ok = np.flatnonzero(nov > min_novelty) if min_novelty > 0 else np.arange(len(cands))
-    cands, m = [cands[i] for i in ok], m[ok]
-    sim = jaccard(m, m) if len(cands) else np.zeros((0, 0))
-    labels = np.array([c.label for c in cands])
-    kept: list[int] = []
-    for i in range(len(cands)):
-        same = [k for k in kept if labels[k] == labels[i] and sim[i, k] >= merge]
-        if same:
-            cands[same[0]].support += cands[i].support
-        else:
-            kept.append(i)
-    return [cands[k] for k in kept]
+    return [c for c, n in zip(cands, nov) if min_novelty <= 0 or n > min_novelty]
+
+
+def pick_distinct(candidates: list[Candidate], width: int, count: int, *, strata: list[int] | None = None,
+                  quotas: dict[int, int] | None = None, taken: sp.csr_matrix | None = None) -> list[Candidate]:
+    """At most ``count`` candidates, most probable first, no two of them (nor one of them
+    and a row of ``taken``) with Jaccard >= :data:`DUPLICATE_JACCARD`.
+
+    Greedy: each candidate in order of probability joins unless it duplicates one already
+    chosen; a chosen candidate's support is 1 plus the candidates that duplicate it. With ``strata`` (one key per candidate) and
+    ``quotas`` (places per key) a first pass fills each stratum's quota, a second pass
+    gives the places left to the most probable of the rest. Returns them by probability.
+    """
+    order = sorted(range(len(candidates)), key=lambda i: -candidates[i].probability)
+    cands = [candidates[i] for i in order]
+    if not cands:
+        return []
+    m = sets_matrix([c.keys for c in cands], width)
+    dup = jaccard(m, m) >= DUPLICATE_JACCARD
+    clash = (jaccard(m, taken) >= DUPLICATE_JACCARD).any(1) if taken is not None and taken.shape[0] \
+        else np.zeros(len(cands), dtype=bool)
+    keys = [strata[i] for i in order] if strata is not None else [0] * len(cands)
+    room = dict(quotas) if quotas is not None else {0: count}
+    chosen: list[int] = []
+    support = np.ones(len(cands), dtype=np.int64)
+    used = clash.copy()  # chosen, or a duplicate of something chosen
+    for first_pass in (True, False):
+        for i in range(len(cands)):
+            if used[i]:
+                continue
+            twin = next((k for k in chosen if dup[i, k]), None)
+            if twin is not None:
+                support[twin] += 1
+                used[i] = True
+            elif len(chosen) < count and (not first_pass or room.get(keys[i], 0) > 0):
+                room[keys[i]] = room.get(keys[i], 0) - 1
+                chosen.append(i)
+                used[i] = True
+    for i in chosen:
+        cands[i].support = int(support[i])
+    return sorted((cands[i] for i in chosen), key=lambda c: -c.probability)
 
 
 # ---------------------------------------------------------------------- anchored codes
@@ -202,10 +233,13 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
             (default: :obj:`0.5`)
         max_relations: at most this many relationships a proposal. (default: :obj:`10`)
         seed: sampling seed. (default: :obj:`0`)
-        oversample: codes decoded per requested proposal. (default: :obj:`4`)
+        oversample: codes decoded per requested proposal, the first round; no two
+            proposals are duplicates, so up to :data:`ROUNDS` rounds of twice as many
+            follow while fewer than ``count`` are distinct. (default: :obj:`4`)
 
     Returns:
-        Proposals by probability (descending), at most ``count`` (per anchor).
+        Proposals by probability (descending), at most ``count`` (per anchor), no two of
+        them (across anchors too) with Jaccard >= :data:`DUPLICATE_JACCARD`.
 
     Raises:
         GraphError: an unknown anchor key or label, or a generator trained on another graph.
@@ -230,59 +264,58 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         raise GraphError(f"unknown anchor {unknown[0]!r}: not an entity key of this graph")
     label_arr = generator.label.numpy()
     counts, expected = label_mean_counts(graph, label_arr)
-    out: list[EntityProposal] = []
+    out: list[Candidate] = []
     for key in anchors:
         a = index[key]
         weights = anchor_slots(counts, expected, a)
         if weights.sum() == 0:
             continue
-        z, to_anchor = anchored_codes(generator, graph, a, weights, oversample * count, gen)
-        cands = decode(generator, z, min_probability=min_probability, max_relations=max_relations)
-        for row, (c, r2) in enumerate(zip(cands, to_anchor)):
-            c.anchor = a
-            _ensure_anchor_edge(generator, c, z[row], int(r2) * graph.num_entities + a)
-        cands = filter_and_merge(cands, existing, width, min_novelty=min_novelty)
-        cands.sort(key=lambda c: -c.probability)
-        out += [to_proposal(c, graph, generator, counts, expected) for c in cands[:count]]
-    return out
+        taken = sets_matrix([c.keys for c in out], width)
+        pool: list[Candidate] = []
+        for extra in range(ROUNDS):
+            z, to_anchor = anchored_codes(generator, graph, a, weights, oversample * 2 ** extra * count, gen)
+            cands = decode(generator, z, min_probability=min_probability, max_relations=max_relations)
+            for row, (c, r2) in enumerate(zip(cands, to_anchor)):
+                c.anchor = a
+                _ensure_anchor_edge(generator, c, z[row], int(r2) * graph.num_entities + a)
+            pool += filter_novel(cands, existing, width, min_novelty=min_novelty)
+            chosen = pick_distinct(pool, width, count, taken=taken)
+            if len(chosen) >= count:
+                break
+        out += chosen
+    return [to_proposal(c, graph, generator, counts, expected) for c in out]
 
 
 def free_candidates(generator: NodeGenerator, count: int, label: int | None, existing: sp.csr_matrix,
                     gen: torch.Generator, *, min_probability: float, min_novelty: float, max_relations: int,
                     oversample: int) -> list[Candidate]:
-    """``count`` free candidates by probability, the labels in the mixture's proportions.
+    """``count`` distinct free candidates by probability, the labels in the mixture's proportions.
 
     Each label's quota (:meth:`~kgcomplete.models.generator.LatentMixture.quotas`) is filled
     with the most probable novel candidates decoded from ``oversample`` times as many codes
     of that label; a label that falls short leaves its places to the most probable of the
-    rest. A single global ranking instead lets the labels whose relationships are surest
-    crowd out the others. Near-identical candidates merge across labels' codes too.
+    rest (:func:`pick_distinct`). A single global ranking instead lets the labels whose
+    relationships are surest crowd out the others. While fewer than ``count`` distinct
+    candidates are found, up to :data:`ROUNDS` rounds decode twice as many codes again.
     """
     mixture, width = generator.mixture_, existing.shape[1]
     if mixture is None:
         raise GraphError("the generator has no latent mixture: train it with fit_generator")
     quotas = {label: count} if label is not None else mixture.quotas(count)
-    codes, strata = [], []
-    for lab, quota in quotas.items():
-        z, _ = mixture.sample(oversample * quota, lab, gen)
-        codes.append(z)
-        strata += [lab] * len(z)
-    cands = decode(generator, torch.cat(codes), min_probability=min_probability, max_relations=max_relations)
-    stratum = {id(c): lab for c, lab in zip(cands, strata)}
-    cands = filter_and_merge(cands, existing, width, min_novelty=min_novelty)
-    cands.sort(key=lambda c: -c.probability)
-    taken = dict.fromkeys(quotas, 0)
-    chosen: list[Candidate] = []
-    spare: list[Candidate] = []
-    for c in cands:
-        lab = stratum[id(c)]
-        if taken[lab] < quotas[lab]:
-            taken[lab] += 1
-            chosen.append(c)
-        else:
-            spare.append(c)
-    chosen += spare[:count - len(chosen)]
-    chosen.sort(key=lambda c: -c.probability)
+    pool: list[Candidate] = []
+    stratum: dict[int, int] = {}
+    for extra in range(ROUNDS):
+        codes, strata = [], []
+        for lab, quota in quotas.items():
+            z, _ = mixture.sample(oversample * 2 ** extra * quota, lab, gen)
+            codes.append(z)
+            strata += [lab] * len(z)
+        cands = decode(generator, torch.cat(codes), min_probability=min_probability, max_relations=max_relations)
+        stratum.update({id(c): lab for c, lab in zip(cands, strata)})
+        pool += filter_novel(cands, existing, width, min_novelty=min_novelty)
+        chosen = pick_distinct(pool, width, count, strata=[stratum[id(c)] for c in pool], quotas=quotas)
+        if len(chosen) >= count:
+            break
     return chosen
 
 
