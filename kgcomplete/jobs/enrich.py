@@ -257,7 +257,7 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             echo(f"training the node generator on {graph.num_entities} entities ...")
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
-            result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
+            result.generator = fit_generator(graph, link_model=link, epochs=g.epochs,
                                              max_seconds=g.max_seconds, seed=m.seed, threads=m.threads, progress=progress,
                                              should_stop=halted)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,

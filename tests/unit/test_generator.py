@@ -190,3 +190,14 @@ def test_a_trained_link_predictor_is_shared_and_kept_frozen():
     assert all(math.isfinite(h["loss"]) for h in fit_.history)
     with pytest.raises(GraphError, match="link_model was trained on"):
         fit_generator(hub_graph(groups=3), link_model=link, epochs=1, progress=False)
+
+
+def test_training_is_sized_to_the_graph_and_stops_early():
+    graph = hub_graph()
+    fit = fit_generator(graph, epochs=300, seed=0, progress=False, threads=1)
+    assert fit.stop_reason == "early_stopping" and fit.epochs < 300, (fit.stop_reason, fit.epochs)
+    assert fit.model.context_in is not None and fit.model.message.bases.shape[1] == 64, "a small graph: hidden 64"
+    valid = [h["valid"] for h in fit.history if "valid" in h]
+    assert valid and all(h["beta"] == pytest.approx(0.1) for h in fit.history if "valid" in h), "validated once annealed"
+    assert fit.best_epoch == fit.history[int(np.argmax(valid)) + len(fit.history) - len(valid)]["epoch"]
+    assert all(h["kl_weighted"] == pytest.approx(h["beta"] * h["kl"]) for h in fit.history)
