@@ -16,9 +16,10 @@ Every code is decoded into a label and its relationships with probability at lea
 close to an existing entity's (novelty ``1 - max Jaccard`` not above ``min_novelty``) are
 dropped. No two proposals of one call are duplicates by the same rule (Jaccard >=
 :data:`DUPLICATE_JACCARD`, whatever their labels): more codes are decoded than asked for
-and the most probable candidates are taken greedily, each only if it is not a duplicate of
-one already taken (:func:`pick_distinct`); a candidate left out for that adds to the
-support of the one it duplicates.
+and the most probable candidates are taken greedily (:func:`pick_distinct`); one that
+duplicates a candidate already taken first sheds its least probable shared relationships
+until it does not, and is left out (adding to the support of the one it duplicates) if it
+cannot.
 
 A relationship set is a set of integer keys ``r2 * N + neighbour`` with ``r2 = r`` for
 ``new -r-> neighbour`` and ``r + R`` for ``neighbour -r-> new``.
@@ -26,6 +27,7 @@ A relationship set is a set of integer keys ``r2 * N + neighbour`` with ``r2 = r
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,7 @@ from kgcomplete.models.generator import NodeGenerator
 from kgcomplete.records import EntityProposal, ProposedRelation
 
 DUPLICATE_JACCARD = 0.5  # sets this similar are duplicates: of an existing entity, or of each other
+MIN_KEYS = 2  # a proposal sheds shared relationships (to differ from the others) down to this many
 ROUNDS = 3  # decoding rounds (each twice the codes of the last) while proposals are short of the count
 
 
@@ -135,44 +138,91 @@ def filter_novel(candidates: list[Candidate], existing: sp.csr_matrix, width: in
     return [c for c, n in zip(cands, nov) if min_novelty <= 0 or n > min_novelty]
 
 
+class DistinctSets:
+    """Relationship sets chosen so far, to test a new set for duplicates (an inverted
+    index from key to the sets that hold it)."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+        self.holders: dict[int, list[int]] = {}
+
+    def add(self, keys: np.ndarray) -> None:
+        for k in keys.tolist():
+            self.holders.setdefault(k, []).append(len(self.sizes))
+        self.sizes.append(len(keys))
+
+    def shed(self, keys: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, int]:
+        """Which of ``keys`` to keep so that the set duplicates no chosen one: while it does,
+        drop its least probable key shared with those it duplicates, down to
+        :data:`MIN_KEYS`. Returns the mask and ``-1``, or an empty mask and the first set
+        it still duplicates."""
+        keep = np.ones(len(keys), dtype=bool)
+        if not self.sizes:
+            return keep, -1
+        member = np.zeros((len(self.sizes), len(keys)), dtype=bool)
+        for j, k in enumerate(keys.tolist()):
+            member[self.holders.get(k, []), j] = True
+        sizes = np.asarray(self.sizes)
+        while True:
+            inter = member[:, keep].sum(1)
+            twins = inter >= DUPLICATE_JACCARD * (sizes + keep.sum() - inter)
+            if not twins.any():
+                return keep, -1
+            if keep.sum() <= MIN_KEYS:
+                return np.zeros(len(keys), dtype=bool), int(np.argmax(twins))
+            shared = np.flatnonzero(keep & member[twins].any(0))
+            keep[shared[np.argmin(probabilities[shared])]] = False
+
+
 def pick_distinct(candidates: list[Candidate], width: int, count: int, *, strata: list[int] | None = None,
-                  quotas: dict[int, int] | None = None, taken: sp.csr_matrix | None = None) -> list[Candidate]:
+                  quotas: dict[int, int] | None = None, taken: list[np.ndarray] | None = None,
+                  existing: sp.csr_matrix | None = None, min_novelty: float = 0.5) -> list[Candidate]:
     """At most ``count`` candidates, most probable first, no two of them (nor one of them
-    and a row of ``taken``) with Jaccard >= :data:`DUPLICATE_JACCARD`.
+    and a set of ``taken``) with Jaccard >= :data:`DUPLICATE_JACCARD`.
 
     Greedy: each candidate in order of probability joins unless it duplicates one already
-    chosen; a chosen candidate's support is 1 plus the candidates that duplicate it. With ``strata`` (one key per candidate) and
-    ``quotas`` (places per key) a first pass fills each stratum's quota, a second pass
-    gives the places left to the most probable of the rest. Returns them by probability.
+    chosen. A duplicate first sheds its least probable relationships among those it shares
+    with the ones it duplicates, one at a time (:meth:`DistinctSets.shed`), and joins if it
+    then duplicates none and is still novel against ``existing`` (novelty above
+    ``min_novelty``); otherwise it is left out and adds to the support of the one it
+    duplicates. Shedding, not leaving out, kept codex-s matched F1 (seed 0: 0.297 against
+    0.246 left out and 0.278 with duplicates allowed). With ``strata`` (one key per
+    candidate) and ``quotas`` (places per key) a first pass fills each stratum's quota, a
+    second gives the places left to the most probable of the rest. Candidates are changed
+    in place; returns the chosen by probability.
     """
     order = sorted(range(len(candidates)), key=lambda i: -candidates[i].probability)
+    keys = [strata[i] for i in order] if strata is not None else [0] * len(candidates)
     cands = [candidates[i] for i in order]
-    if not cands:
-        return []
-    m = sets_matrix([c.keys for c in cands], width)
-    dup = jaccard(m, m) >= DUPLICATE_JACCARD
-    clash = (jaccard(m, taken) >= DUPLICATE_JACCARD).any(1) if taken is not None and taken.shape[0] \
-        else np.zeros(len(cands), dtype=bool)
-    keys = [strata[i] for i in order] if strata is not None else [0] * len(cands)
     room = dict(quotas) if quotas is not None else {0: count}
-    chosen: list[int] = []
-    support = np.ones(len(cands), dtype=np.int64)
-    used = clash.copy()  # chosen, or a duplicate of something chosen
+    sets = DistinctSets()
+    for t in taken or []:
+        sets.add(t)
+    offset, chosen = len(sets.sizes), []
+    support: dict[int, int] = {}
+    settled = np.zeros(len(cands), dtype=bool)
     for first_pass in (True, False):
-        for i in range(len(cands)):
-            if used[i]:
+        for i, c in enumerate(cands):
+            if settled[i] or len(chosen) >= count or (first_pass and room.get(keys[i], 0) <= 0):
                 continue
-            twin = next((k for k in chosen if dup[i, k]), None)
-            if twin is not None:
-                support[twin] += 1
-                used[i] = True
-            elif len(chosen) < count and (not first_pass or room.get(keys[i], 0) > 0):
+            keep, twin = sets.shed(c.keys, c.probabilities)
+            if twin < 0 and not keep.all() and existing is not None and min_novelty > 0:
+                nov, closest = novelty(sets_matrix([c.keys[keep]], width), existing)
+                if nov[0] > min_novelty:
+                    c.novelty, c.closest = float(nov[0]), int(closest[0])
+                else:
+                    twin = -2  # shedding made it a copy of an existing entity
+            settled[i] = True
+            if twin >= offset:
+                support[twin - offset] = support.get(twin - offset, 1) + 1
+            elif twin == -1:
+                c.keys, c.probabilities = c.keys[keep], c.probabilities[keep]
                 room[keys[i]] = room.get(keys[i], 0) - 1
-                chosen.append(i)
-                used[i] = True
-    for i in chosen:
-        cands[i].support = int(support[i])
-    return sorted((cands[i] for i in chosen), key=lambda c: -c.probability)
+                sets.add(c.keys)
+                chosen.append(c)
+    for j, c in enumerate(chosen):
+        c.support = support.get(j, 1)
+    return sorted(chosen, key=lambda c: -c.probability)
 
 
 # ---------------------------------------------------------------------- anchored codes
@@ -270,7 +320,6 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         weights = anchor_slots(counts, expected, a)
         if weights.sum() == 0:
             continue
-        taken = sets_matrix([c.keys for c in out], width)
         pool: list[Candidate] = []
         for extra in range(ROUNDS):
             z, to_anchor = anchored_codes(generator, graph, a, weights, oversample * 2 ** extra * count, gen)
@@ -279,7 +328,8 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
                 c.anchor = a
                 _ensure_anchor_edge(generator, c, z[row], int(r2) * graph.num_entities + a)
             pool += filter_novel(cands, existing, width, min_novelty=min_novelty)
-            chosen = pick_distinct(pool, width, count, taken=taken)
+            chosen = pick_distinct([_copy(c) for c in pool], width, count, taken=[c.keys for c in out],
+                                   existing=existing, min_novelty=min_novelty)
             if len(chosen) >= count:
                 break
         out += chosen
@@ -313,10 +363,16 @@ def free_candidates(generator: NodeGenerator, count: int, label: int | None, exi
         cands = decode(generator, torch.cat(codes), min_probability=min_probability, max_relations=max_relations)
         stratum.update({id(c): lab for c, lab in zip(cands, strata)})
         pool += filter_novel(cands, existing, width, min_novelty=min_novelty)
-        chosen = pick_distinct(pool, width, count, strata=[stratum[id(c)] for c in pool], quotas=quotas)
+        chosen = pick_distinct([_copy(c) for c in pool], width, count, strata=[stratum[id(c)] for c in pool],
+                               quotas=quotas, existing=existing, min_novelty=min_novelty)
         if len(chosen) >= count:
             break
     return chosen
+
+
+def _copy(c: Candidate) -> Candidate:
+    """A copy that :func:`pick_distinct` may change (the pool is picked from again)."""
+    return dataclasses.replace(c)
 
 
 def _ensure_anchor_edge(model: NodeGenerator, c: Candidate, z: torch.Tensor, key: int) -> None:

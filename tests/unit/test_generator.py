@@ -3,6 +3,7 @@ one of its spokes, its loss falls, near-duplicates are filtered, K-shot ranking 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -121,7 +122,7 @@ def test_free_generation_keeps_the_labels_proportions(trained):
     assert [p.probability for p in props] == sorted((p.probability for p in props), reverse=True)
 
 
-def test_copies_are_filtered_and_duplicates_among_candidates_are_left_out():
+def test_copies_are_filtered_and_duplicates_among_candidates_shed_or_are_left_out():
     graph = hub_graph()
     n, width = graph.num_entities, 2 * graph.num_relations * graph.num_entities
     existing = relationship_sets(graph)
@@ -129,16 +130,19 @@ def test_copies_are_filtered_and_duplicates_among_candidates_are_left_out():
     copy = existing[idx["s0_0"]].indices.astype(np.int64)  # exactly an existing spoke
     new = np.array([0 * n + idx["hub1"], 1 * n + idx["topic3"], 2 * n + idx["region0"]])  # a mix nobody has
     other = np.array([0 * n + idx["hub2"], 1 * n + idx["topic4"]])
-    cands = [Candidate(label=lab, label_probability=p, keys=k.copy(), probabilities=np.full(len(k), 0.8))
-             for lab, p, k in ((0, 0.9, copy), (0, 0.5, new), (1, 0.9, new[:2]), (0, 0.4, new), (0, 0.3, other))]
+    probs = np.array([0.6, 0.8, 0.9])
+    cands = [Candidate(label=lab, label_probability=p, keys=k.copy(), probabilities=probs[-len(k):].copy())
+             for lab, p, k in ((0, 0.9, copy), (1, 0.9, new[:2]), (0, 0.5, new), (0, 0.4, new), (0, 0.3, other))]
     novel = filter_novel(cands, existing, width, min_novelty=0.5)
-    assert len(novel) == 4 and novel[0].novelty == pytest.approx(1.0 - 1 / 5)  # shares one key with a spoke
-    kept = pick_distinct(novel, width, 3)
-    assert [len(c.keys) for c in kept] == [2, 2], "the two 'new' are duplicates of the more probable subset"
-    assert kept[0].label == 1 and kept[0].support == 3, "Jaccard 2/3 >= 0.5 across labels: left out, counted"
-    assert set(kept[1].keys.tolist()) == set(other.tolist()) and kept[1].support == 1
-    assert pick_distinct(novel, width, 1)[0].support == 3
-    assert pick_distinct(novel, width, 3, taken=sets_matrix([other], width)) == kept[:1]
+    assert len(novel) == 4 and novel[1].novelty == pytest.approx(1.0 - 1 / 5)  # shares one key with a spoke
+    kept = pick_distinct([dataclasses.replace(c) for c in novel], width, 4, existing=existing)
+    sets = [set(c.keys.tolist()) for c in kept]
+    assert sets[0] == set(new[:2].tolist()) and kept[0].support == 1
+    assert sets[1] == set(new[1:].tolist()), "the first 'new' shed its least probable shared key (hub1)"
+    assert kept[1].support == 2, "the second 'new' sheds hub1 too, is still its duplicate: left out, counted"
+    assert sets[2] == set(other.tolist()) and len(kept) == 3
+    assert pick_distinct([dataclasses.replace(c) for c in novel], width, 1)[0].support == 1, "full: none counted"
+    assert len(pick_distinct([dataclasses.replace(c) for c in novel], width, 3, taken=[other])) == 2
 
 
 def test_no_two_proposals_of_one_call_are_duplicates(trained):
