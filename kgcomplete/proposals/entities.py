@@ -198,7 +198,8 @@ def pick_distinct(candidates: list[Candidate], width: int, count: int, *, strata
     sets = DistinctSets()
     for t in taken or []:
         sets.add(t)
-    offset, chosen = len(sets.sizes), list[Candidate]()
+    offset = len(sets.sizes)
+    chosen: list[Candidate] = []
     support: dict[int, int] = {}
     settled = np.zeros(len(cands), dtype=bool)
     for first_pass in (True, False):
