@@ -63,18 +63,19 @@ SMALL_HIDDEN = 64
 
 
 def generator_size(graph: KGraph, hidden: int | None = None) -> dict[str, int | None]:
-    """Model and step sizes of :func:`fit_generator` for ``graph``.
+    """Model sizes and epochs of :func:`fit_generator` for ``graph``.
 
-    The rule: from :data:`FULL_SIZE_FROM` entities up, ``hidden = 256`` and context messages
-    as wide as the link embeddings; below, ``hidden = 64`` (:data:`SMALL_HIDDEN`) and
-    context messages of that width too (the sample's 14 nodes under a 1,000-wide link
-    predictor: about 0.6M parameters instead of 6.9M). Each step masks ``mask_fraction``
-    of the entities but at least 2, and an epoch has as many steps as it takes to mask
-    every training entity about once.
+    The rule: from :data:`FULL_SIZE_FROM` entities up, ``hidden = 256``, context messages
+    as wide as the link embeddings and at most 100 epochs; below, ``hidden = 64``
+    (:data:`SMALL_HIDDEN`), context messages of that width too (the sample's 14 nodes under
+    a 1,000-wide link predictor: about 0.6M parameters instead of 6.9M) and at most 50
+    epochs (the KL weight then reaches its final value in 15, and early stopping decides).
+    Each step masks ``mask_fraction`` of the entities but at least 2, and an epoch has as
+    many steps as it takes to mask every training entity about once.
     """
     small = graph.num_entities < FULL_SIZE_FROM
     h = hidden if hidden is not None else (SMALL_HIDDEN if small else 256)
-    return {"hidden": h, "context_dim": h if small else None}
+    return {"hidden": h, "context_dim": h if small else None, "epochs": 50 if small else 100}
 
 
 @dataclass
@@ -124,7 +125,7 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
         link_model: a trained ComplEx whose embeddings the decoder shares (frozen); a fresh
             one trained jointly when ``None``. (default: :obj:`None`)
         epochs: at most this many epochs; an epoch masks every training entity about once.
-            (default: :obj:`100`)
+            ``None``: sized to the graph. (default: :obj:`None`)
         mask_fraction: share of entities masked per step (at least 2). (default: :obj:`0.05`)
         lr: Adam learning rate. (default: :obj:`5e-3`)
         dim: decoder complex dimension (fresh link only). (default: :obj:`64`)
@@ -160,9 +161,11 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
                          f"{link_model.num_relations} relations, the graph has {graph.num_entities} and "
                          f"{graph.num_relations}: train it on this graph")
     width_in = graph.features.shape[1] + len(graph.labels)  # type: ignore[union-attr]
+    size = generator_size(graph, hidden)
     model = init if init is not None else NodeGenerator(
         graph.num_entities, graph.num_relations, len(graph.labels), link=link_model,  # type: ignore[arg-type]
-        dim=dim, num_features=width_in, adversarial=adversarial, **generator_size(graph, hidden))  # type: ignore[arg-type]
+        dim=dim, num_features=width_in, adversarial=adversarial, hidden=size["hidden"],  # type: ignore[arg-type]
+        context_dim=size["context_dim"])
     model.prepare(graph)
     if frozen:
         model.link.requires_grad_(False)
@@ -178,7 +181,7 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
     active, valid = _valid_split(active, valid_fraction, gen)
     n_mask = min(len(active), max(2, int(round(mask_fraction * len(active)))))
     steps = math.ceil(len(active) / n_mask)
-    epochs = epochs if epochs is not None else 100
+    epochs = epochs if epochs is not None else int(size["epochs"])  # type: ignore[arg-type]
     loop = TrainingLoop(model, epochs=epochs, patience=patience if len(valid) else None, max_seconds=max_seconds,
                         should_stop=should_stop, progress=progress, desc="NodeGenerator",
                         show={"loss": ".3g", "kl_weighted": ".3g", "beta": ".2g"})
