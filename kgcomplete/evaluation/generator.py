@@ -273,6 +273,7 @@ def evaluate_split(graph: KGraph, seed: int, *, epochs: int | None = None, max_s
     true_labels = label[held]
     existing = relationship_sets(rest)
     res: dict[str, Any] = {"seed": seed, "held_out": K, "train_seconds": round(fit.seconds, 1), "epochs": fit.epochs,
+                           "stop_reason": fit.stop_reason,
                            "held_out_duplicate_rate": float(duplicates(sets_matrix(sets, width), existing).mean())}
     res["kshot"] = {str(k): generator_kshot(model, rest, held, sets, k, seed, excluded) for k in (1, 3)}
     if link_predictor:
