@@ -23,6 +23,8 @@ entities with at least two are scored. Held-out entities are never candidate nei
   - ``label_accuracy``: share of matched pairs with the same label (the assignment breaks
     F1 ties in favour of equal labels);
   - ``duplicate_rate``: share of candidates with Jaccard >= 0.5 to an existing entity's set;
+  - ``self_duplicate_rate``: share of candidates with Jaccard >= 0.5 to another candidate's
+    set (the proposals never have any; a baseline may);
   - ``uniqueness``: distinct relationship sets / candidates.
 
   Baselines on the same split: ``copy_random`` (the set of a random existing entity, with
@@ -54,13 +56,20 @@ from kgcomplete.errors import GraphError
 from kgcomplete.evaluation.ranking import filtered_ranks
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import NodeGenerator, primary_labels
-from kgcomplete.proposals.entities import decode, novelty, propose_entities, relationship_sets, sets_matrix
+from kgcomplete.proposals.entities import (
+    DUPLICATE_JACCARD,
+    decode,
+    jaccard,
+    novelty,
+    propose_entities,
+    relationship_sets,
+    sets_matrix,
+)
 from kgcomplete.training.generator import fit_generator
 
 GENERATION_KEYS = ("mean_matched_f1", "recall_at_f1_0_2", "recall_at_f1_0_5", "precision", "precision_at_f1_0_5",
-                   "label_accuracy", "duplicate_rate", "uniqueness", "candidates")
+                   "label_accuracy", "duplicate_rate", "self_duplicate_rate", "uniqueness", "candidates")
 BASELINES = ("copy_random", "random_degree", "oracle", "oracle_novel")
-DUPLICATE_JACCARD = 0.5  # a set this similar to an existing entity's is a duplicate (novelty <= 1 - this)
 
 
 # ---------------------------------------------------------------------- split
@@ -188,6 +197,13 @@ def duplicates(sets: sp.csr_matrix, existing: sp.csr_matrix) -> np.ndarray:
     return novelty(sets, existing)[0] <= 1.0 - DUPLICATE_JACCARD
 
 
+def self_duplicates(sets: sp.csr_matrix) -> np.ndarray:
+    """Which rows of ``sets`` have Jaccard >= :data:`DUPLICATE_JACCARD` to another row."""
+    sim = jaccard(sets, sets)
+    np.fill_diagonal(sim, 0.0)
+    return np.asarray((sim >= DUPLICATE_JACCARD).any(1))
+
+
 def match_metrics(cand_sets: list[np.ndarray], cand_labels: np.ndarray, true_sets: list[np.ndarray],
                   true_labels: np.ndarray, existing: sp.csr_matrix, width: int) -> dict[str, float]:
     """Optimal one-to-one matching on set F1 (0 across labels) and the generation metrics
@@ -210,6 +226,7 @@ def match_metrics(cand_sets: list[np.ndarray], cand_labels: np.ndarray, true_set
                precision_at_f1_0_5=float((matched >= 0.5).sum() / n_cand),
                label_accuracy=float(same[rows, cols].mean()))
     out["duplicate_rate"] = float(duplicates(c, existing).mean())
+    out["self_duplicate_rate"] = float(self_duplicates(c).mean())
     out["uniqueness"] = float(len({tuple(np.sort(s).tolist()) for s in cand_sets}) / n_cand)
     return out
 
@@ -256,6 +273,7 @@ def evaluate_split(graph: KGraph, seed: int, *, epochs: int | None = None, max_s
     true_labels = label[held]
     existing = relationship_sets(rest)
     res: dict[str, Any] = {"seed": seed, "held_out": K, "train_seconds": round(fit.seconds, 1), "epochs": fit.epochs,
+                           "stop_reason": fit.stop_reason,
                            "held_out_duplicate_rate": float(duplicates(sets_matrix(sets, width), existing).mean())}
     res["kshot"] = {str(k): generator_kshot(model, rest, held, sets, k, seed, excluded) for k in (1, 3)}
     if link_predictor:

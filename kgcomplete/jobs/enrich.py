@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import neo4j
 import numpy as np
 
-from kgcomplete.config import ModelSettings, Settings
+from kgcomplete.config import GeneratorSettings, ModelSettings, Settings
 from kgcomplete.db.feedback import Decisions, decisions
 from kgcomplete.db.locks import JobLock
 from kgcomplete.db.pull import pull
@@ -41,6 +41,7 @@ from kgcomplete.training.checkpoints import load_model, save_model
 from kgcomplete.training.defaults import default_settings, describe_training
 from kgcomplete.training.fit import FitResult, fit
 from kgcomplete.training.generator import GeneratorFit, fit_generator
+from kgcomplete.training.generator_store import fit_generator_warm, save_generator
 from kgcomplete.training.warm_start import fit_warm
 
 MANUAL_LOCK = "enrich"   # the lock of runs that name no job
@@ -74,7 +75,9 @@ class EnrichResult:
         if self.calibrator is not None and self.calibrator.ece_top is not None:
             out["calibration_ece_top"] = self.calibrator.ece_top
         if self.generator is not None:
-            out.update(generator_seconds=self.generator.seconds, entities=float(len(self.entities)))
+            out.update(generator_seconds=self.generator.seconds, entities=float(len(self.entities)),
+                       generator_epochs=float(self.generator.epochs),
+                       generator_warm_start=float(self.generator.warm_start))
         return out
 
 
@@ -112,6 +115,35 @@ def train_model(graph: KGraph, train: KGraph, valid: KGraph, m: ModelSettings, *
     if path is not None and not fitted.stopped:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_model(path, fitted.model, graph)
+    return fitted
+
+
+def generator_path(model: ModelSettings, job: str | None) -> Path | None:
+    """Where a job keeps its node generator: ``<job>.generator.pt`` beside its link predictor."""
+    path = checkpoint_path(model, job)
+    return path.with_name(f"{job or 'enrich'}.generator.pt") if path is not None else None
+
+
+def train_generator(graph: KGraph, m: ModelSettings, g: GeneratorSettings, link: ComplEx | None, *,
+                    job: str | None = None, progress: bool = True, echo: Callable[[str], None] = lambda _: None,
+                    should_stop: Callable[[], bool] | None = None) -> GeneratorFit:
+    """Train the node generator: fine-tune the job's saved one when there is one (and
+    ``m.warm_start``), else from scratch; then save it (not when ``should_stop`` cut it
+    short). ``GeneratorFit.warm_start`` says which."""
+    path = generator_path(m, job)
+    options: dict[str, Any] = dict(epochs=g.epochs, max_seconds=g.max_seconds, threads=m.threads,
+                                   progress=progress, should_stop=should_stop)
+    fitted = None
+    if path is not None and path.exists() and m.warm_start:
+        try:
+            fitted, report = fit_generator_warm(path, graph, link_model=link, seed=m.seed, **options)
+            echo(f"generator warm start from {path}: {report.summary()}")
+        except (WarmStartMismatch, InputFileError) as e:
+            echo(f"generator cold start: {e}")
+    if fitted is None:
+        fitted = fit_generator(graph, link_model=link, seed=m.seed, **options)
+    if path is not None and fitted.stop_reason != "stopped":
+        save_generator(path, fitted.model, graph)
     return fitted
 
 
@@ -271,16 +303,16 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             echo(f"training the node generator on {graph.num_entities} entities ...")
             t0 = time.perf_counter()
             link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
-            result.generator = fit_generator(graph, link_model=link, epochs=g.epochs or 100,
-                                             max_seconds=g.max_seconds, seed=m.seed, threads=m.threads, progress=progress,
-                                             should_stop=halted)
+            result.generator = train_generator(graph, m, g, link, job=job, progress=progress, echo=echo,
+                                               should_stop=halted)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,
                                                count=g.count, label=g.label, min_probability=g.min_probability,
                                                min_novelty=g.min_novelty, max_relations=g.max_relations,
                                                seed=m.seed)
             clock["generate"] = time.perf_counter() - t0
-            echo(f"generator: {result.generator.epochs} epochs in {result.generator.seconds:.0f} s, "
-                 f"{len(result.entities)} proposed entities")
+            echo(f"generator ({'warm start' if result.generator.warm_start else 'from scratch'}): "
+                 f"{result.generator.epochs} epochs in {result.generator.seconds:.0f} s "
+                 f"({result.generator.stop_reason}), {len(result.entities)} proposed entities")
             checkpoint("writing entities")
             result.entity_report = write_entities(driver, run_id, result.entities, settings.graph,
                                                   model="generator", database=db)

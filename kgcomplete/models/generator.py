@@ -156,6 +156,11 @@ class NodeGenerator(nn.Module):
         num_bases (int): R-GCN basis matrices. (default: :obj:`4`)
         num_features (int): width of the node input ``x``. (default: :obj:`0`)
         adversarial (bool): add an ARGVA discriminator on the codes. (default: :obj:`False`)
+        context_dim (int, optional): width of the context layer; below the link width a
+            linear map takes the entities down to it and another brings the result back
+            (far fewer parameters and multiplications on a small graph with a wide link
+            predictor).
+            ``None``: the link width. (default: :obj:`None`)
     """
 
     graph_: KGraph | None = None  # the training graph, set by fit_generator
@@ -163,7 +168,7 @@ class NodeGenerator(nn.Module):
 
     def __init__(self, num_entities: int, num_relations: int, num_labels: int, link: ComplEx | None = None,
                  dim: int = 64, hidden: int = 256, num_bases: int = 4, num_features: int = 0,
-                 adversarial: bool = False) -> None:
+                 adversarial: bool = False, context_dim: int | None = None) -> None:
         super().__init__()
         if link is not None and not isinstance(link, ComplEx):
             raise GraphError(f"the node generator shares a ComplEx decoder; got {type(link).__name__}")
@@ -172,7 +177,12 @@ class NodeGenerator(nn.Module):
         width = self.link.entity.weight.shape[1]
         self.width, R2 = width, 2 * num_relations
         self.inputs = nn.Linear(num_features, width, bias=False) if num_features else None
-        self.context = RelationalMean(width, width, R2, num_bases)
+        ctx = min(context_dim, width) if context_dim is not None else width
+        self.context_in = nn.Linear(width, ctx, bias=False) if ctx < width else None
+        self.context = RelationalMean(ctx, ctx, R2, num_bases)
+        self.context_out = nn.Linear(ctx, width, bias=False) if ctx < width else None
+        self.hparams = dict(dim=width // 2, hidden=hidden, num_bases=num_bases, num_features=num_features,
+                            adversarial=adversarial, context_dim=context_dim)
         self.message = RelationalMean(width, hidden, R2, num_bases, root=False)
         self.counts = nn.Linear(R2, hidden)
         self.mu_head, self.logvar_head = nn.Linear(hidden, width), nn.Linear(hidden, width)
@@ -204,7 +214,9 @@ class NodeGenerator(nn.Module):
         R = self.num_relations
         src, dst = torch.cat([triples[:, 0], triples[:, 2]]), torch.cat([triples[:, 2], triples[:, 0]])
         rel = torch.cat([triples[:, 1], triples[:, 1] + R])
-        return h + torch.tanh(self.context(h, src, dst, rel, h.shape[0]))
+        if self.context_in is None or self.context_out is None:
+            return h + torch.tanh(self.context(h, src, dst, rel, h.shape[0]))
+        return h + torch.tanh(self.context_out(self.context(self.context_in(h), src, dst, rel, h.shape[0])))
 
     def posterior(self, h: Tensor, edges: Tensor, num_nodes: int) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of the codes of ``num_nodes`` entities from their revealed

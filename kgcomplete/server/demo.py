@@ -27,9 +27,6 @@ def run_demo(home: Path | None = None, bolt_port: int = 7687, http_port: int = 7
         echo(f"sample graph (nations): {report.describe()}")
         kgc.settings.suggest.top_k, kgc.settings.suggest.max_total = 3, 50
         kgc.settings.generator.enabled, kgc.settings.generator.count = True, 3
-        # 20 generator epochs, not the default 100: on 14 nodes a step's cost is the model's
-        # parameters, not the graph (about 1 s an epoch here), and the demo is a tour (#19: under 90 s)
-        kgc.settings.generator.epochs = kgc.settings.generator.epochs or 20
         result = kgc.enrich(echo=echo)
     echo(f"run {result.run_id}: {result.report.describe()}")
     for s in result.suggestions[:5]:

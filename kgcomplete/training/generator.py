@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -23,7 +22,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
@@ -31,7 +29,7 @@ from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.models.generator import LatentMixture, NodeGenerator, encode_entities
 from kgcomplete.models.vgae import kl_divergence
 from kgcomplete.pyg import scatter
-from kgcomplete.training.loop import seed_everything, set_threads
+from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 
 
 def fit_mixture(codes: Tensor, labels: Tensor, components: int = 4, iterations: int = 20,
@@ -58,40 +56,80 @@ def fit_mixture(codes: Tensor, labels: Tensor, components: int = 4, iterations: 
                          mean=torch.stack([r[2] for r in rows]), std=torch.stack([r[3] for r in rows]))
 
 
+#: Entities from which the generator gets its full size (hidden width 256, context messages
+#: as wide as the link embeddings); smaller graphs get :data:`SMALL_HIDDEN`.
+FULL_SIZE_FROM = 1_000
+SMALL_HIDDEN = 64
+
+
+def generator_size(graph: KGraph, hidden: int | None = None) -> dict[str, int | None]:
+    """Model sizes and epochs of :func:`fit_generator` for ``graph``.
+
+    The rule: from :data:`FULL_SIZE_FROM` entities up, ``hidden = 256``, context messages
+    as wide as the link embeddings and at most 100 epochs; below, ``hidden = 64``
+    (:data:`SMALL_HIDDEN`), context messages of that width too (the sample's 14 nodes under
+    a 1,000-wide link predictor: about 0.6M parameters instead of 6.9M) and at most 50
+    epochs (the KL weight then reaches its final value in 15, and early stopping decides).
+    Each step masks ``mask_fraction`` of the entities but at least 2, and an epoch has as
+    many steps as it takes to mask every training entity about once.
+    """
+    small = graph.num_entities < FULL_SIZE_FROM
+    h = hidden if hidden is not None else (SMALL_HIDDEN if small else 256)
+    return {"hidden": h, "context_dim": h if small else None, "epochs": 50 if small else 100}
+
+
 @dataclass
 class GeneratorFit:
     """What :func:`fit_generator` returns.
 
     Attributes:
         model: the trained :class:`NodeGenerator` (eval mode), with ``model.graph_`` the
-            training graph and ``model.mixture_`` its :class:`LatentMixture`.
+            training graph and ``model.mixture_`` its :class:`LatentMixture`; the state of
+            the best validation (see :func:`fit_generator`).
         history: one dict per epoch: ``epoch``, ``loss``, ``edges``, ``degree``, ``label``,
-            ``kl``, ``beta``, ``link``, ``seconds``.
+            ``kl`` (per entity), ``beta``, ``kl_weighted`` (``beta * kl``, what the loss
+            pays), ``link``, ``seconds`` and, once the KL weight is final, ``valid``.
         epochs: epochs run; seconds: wall-clock training time.
+        stop_reason: one of :data:`~kgcomplete.training.loop.STOP_REASONS`.
+        best_epoch: the epoch whose state the model holds.
+        warm_start: the previous run's generator was carried over (:mod:`kgcomplete.training.generator_store`).
     """
 
     model: NodeGenerator
     history: list[dict[str, float]] = field(default_factory=list)
     epochs: int = 0
     seconds: float = 0.0
+    stop_reason: str = "max_epochs"
+    best_epoch: int = 0
+    warm_start: bool = False
 
 
-def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epochs: int = 100,
-                  mask_fraction: float = 0.05, lr: float = 5e-3, dim: int = 64, hidden: int = 256,
+def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epochs: int | None = None,
+                  mask_fraction: float = 0.05, lr: float = 5e-3, dim: int = 64, hidden: int | None = None,
                   kl_weight: float = 0.1, anneal: float = 0.3, link_weight: float = 1.0,
                   link_batch: int = 1024, adversarial: bool = False, adversarial_weight: float = 0.1,
-                  max_seconds: float | None = None, seed: int = 0, progress: bool = True,
-                  threads: int | None = None, should_stop: Callable[[], bool] | None = None) -> GeneratorFit:
-    """Train a :class:`NodeGenerator` on ``graph`` by node dropout.
+                  valid_fraction: float = 0.1, patience: int | None = 5, max_seconds: float | None = None,
+                  seed: int = 0, progress: bool = True, threads: int | None = None,
+                  should_stop: Callable[[], bool] | None = None, init: NodeGenerator | None = None) -> GeneratorFit:
+    """Train a :class:`NodeGenerator` on ``graph`` by node dropout, sized to the graph
+    (:func:`generator_size`), stopping early on held-out entities.
+
+    A share ``valid_fraction`` of the entities with edges (at least 2, at most 200) is never
+    masked in training; after each epoch once the KL weight is final they are masked
+    together, half their edges (fixed) revealed, and the reconstruction of all their edges,
+    counts and labels from the posterior means is the validation score. Training stops after
+    ``patience`` validations without improvement and keeps the best state.
 
     Args:
         graph: the existing graph (labels are what the label head predicts).
         link_model: a trained ComplEx whose embeddings the decoder shares (frozen); a fresh
             one trained jointly when ``None``. (default: :obj:`None`)
-        epochs: epochs of ``ceil(1 / mask_fraction)`` steps. (default: :obj:`100`)
-        mask_fraction: share of entities masked per step. (default: :obj:`0.05`)
+        epochs: at most this many epochs; an epoch masks every training entity about once.
+            ``None``: sized to the graph. (default: :obj:`None`)
+        mask_fraction: share of entities masked per step (at least 2). (default: :obj:`0.05`)
         lr: Adam learning rate. (default: :obj:`5e-3`)
-        dim, hidden: decoder complex dimension (fresh link only), hidden width.
+        dim: decoder complex dimension (fresh link only). (default: :obj:`64`)
+        hidden: hidden width; ``None`` sizes it to the graph. (default: :obj:`None`)
         kl_weight: final KL weight; 1 is the ELBO, less keeps the codes informative
             (a beta-VAE). (default: :obj:`0.1`)
         anneal: share of the run (epochs, or ``max_seconds`` if sooner) over which the KL
@@ -100,7 +138,13 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
         link_batch: triples per step for that loss. (default: :obj:`1024`)
         adversarial: train an ARGVA discriminator on the codes. (default: :obj:`False`)
         adversarial_weight: weight of the encoder's adversarial term. (default: :obj:`0.1`)
+        valid_fraction: entities held out of masking for validation (0: none, no early
+            stopping). (default: :obj:`0.1`)
+        patience: validations without improvement before stopping (``None``: never).
+            (default: :obj:`5`)
         max_seconds: stop after this much training time. (default: :obj:`None`)
+        init: a generator for this graph to start from (a warm start) instead of a fresh one;
+            it keeps its own sizes. (default: :obj:`None`)
         seed, progress, threads, should_stop: as in :func:`kgcomplete.training.fit.fit`.
 
     Raises:
@@ -117,8 +161,11 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
                          f"{link_model.num_relations} relations, the graph has {graph.num_entities} and "
                          f"{graph.num_relations}: train it on this graph")
     width_in = graph.features.shape[1] + len(graph.labels)  # type: ignore[union-attr]
-    model = NodeGenerator(graph.num_entities, graph.num_relations, len(graph.labels), link=link_model,  # type: ignore[arg-type]
-                          dim=dim, hidden=hidden, num_features=width_in, adversarial=adversarial)
+    size = generator_size(graph, hidden)
+    model = init if init is not None else NodeGenerator(
+        graph.num_entities, graph.num_relations, len(graph.labels), link=link_model,  # type: ignore[arg-type]
+        dim=dim, num_features=width_in, adversarial=adversarial, hidden=size["hidden"],  # type: ignore[arg-type]
+        context_dim=size["context_dim"])
     model.prepare(graph)
     if frozen:
         model.link.requires_grad_(False)
@@ -130,17 +177,20 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
     inc = torch.from_numpy(graph.incident_edges())
     mean_degree = max(1.0, len(inc) / graph.num_entities)
     gen = torch.Generator().manual_seed(seed)
-    steps = math.ceil(1 / mask_fraction)
     active = torch.from_numpy(np.unique(graph.triples[:, [0, 2]]))  # only entities with edges are masked
-    n_mask = max(1, int(round(mask_fraction * len(active))))
-    result = GeneratorFit(model=model)
-    start = time.perf_counter()
-    bar = tqdm(range(1, epochs + 1), disable=not progress, desc="NodeGenerator", unit="epoch")
-    for epoch in bar:
+    active, valid = _valid_split(active, valid_fraction, gen)
+    n_mask = min(len(active), max(2, int(round(mask_fraction * len(active)))))
+    steps = math.ceil(len(active) / n_mask)
+    epochs = epochs if epochs is not None else int(size["epochs"])  # type: ignore[arg-type]
+    loop = TrainingLoop(model, epochs=epochs, patience=patience if len(valid) else None, max_seconds=max_seconds,
+                        should_stop=should_stop, progress=progress, desc="NodeGenerator",
+                        show={"loss": ".3g", "kl_weighted": ".3g", "beta": ".2g"})
+    valid_gen_state = torch.Generator().manual_seed(seed + 1).get_state()
+    for epoch in loop:
         model.train()
         done = (epoch - 1) / epochs  # share of the run so far: epochs or time, whichever is further
         if max_seconds:
-            done = max(done, (time.perf_counter() - start) / max_seconds)
+            done = max(done, loop.seconds / max_seconds)
         beta = kl_weight * min(1.0, done / anneal) if anneal > 0 else kl_weight
         sums: dict[str, float] = {}
         for _ in range(steps):
@@ -166,27 +216,48 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
                 if k != "z":
                     sums[k] = sums.get(k, 0.0) + float(v.detach())
             sums["loss"] = sums.get("loss", 0.0) + float(loss.detach())
-        record = {"epoch": float(epoch), "beta": beta, **{k: v / steps for k, v in sums.items()},
-                  "seconds": time.perf_counter() - start}
-        result.history.append(record)
-        result.epochs = epoch
-        bar.set_postfix(loss=f"{record['loss']:.3g}")   # the KL term alone swings by orders of magnitude
-        if max_seconds is not None and record["seconds"] > max_seconds:
-            break
-        if should_stop is not None and should_stop():
-            break
-    bar.close()
+        record = {"beta": beta, **{k: v / steps for k, v in sums.items()}}
+        record["kl_weighted"] = beta * record["kl"]
+        score = None
+        if len(valid) and beta >= kl_weight:
+            fixed = torch.Generator()
+            fixed.set_state(valid_gen_state)
+            score = -_validation_loss(model, triples, inc, valid, fixed) / mean_degree
+        loop.end_epoch(epoch, record, score)
+    loop.restore_best()
     model.eval()
     model.graph_ = graph
     model.mixture_ = fit_mixture(*encode_entities(model, graph), seed=seed)
-    result.seconds = time.perf_counter() - start
-    return result
+    return GeneratorFit(model=model, history=loop.history, epochs=loop.epochs_run, seconds=loop.seconds,
+                        stop_reason=loop.stop_reason, best_epoch=loop.best_epoch)
+
+
+def _valid_split(active: Tensor, fraction: float, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """``(train, valid)`` entities: ``fraction`` of ``active`` (2 to 200) held out of
+    masking, none when that would leave fewer than 4 to train on."""
+    n = min(200, max(2, int(round(fraction * len(active))))) if fraction > 0 else 0
+    if len(active) - n < 4:
+        return active, active[:0]
+    perm = active[torch.randperm(len(active), generator=gen)]
+    return perm[n:], perm[:n]
+
+
+@torch.no_grad()
+def _validation_loss(model: NodeGenerator, triples: Tensor, inc: Tensor, valid: Tensor,
+                     gen: torch.Generator) -> float:
+    """Reconstruction loss of the ``valid`` entities, masked together, from the posterior
+    means given half their edges (drawn by ``gen``, the same every call)."""
+    model.eval()
+    terms = _step_losses(model, triples, inc, valid, gen, 0, share=0.5, sample=False)
+    model.train()
+    return float(terms["edges"] + terms["degree"] + terms["label"])
 
 
 def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Tensor, gen: torch.Generator,
-                 link_batch: int) -> dict[str, Tensor]:
+                 link_batch: int, share: float | None = None, sample: bool = True) -> dict[str, Tensor]:
     """One node-dropout step: mask ``chosen``, encode each from a random share of its
-    edges, reconstruct all of them."""
+    edges (``share`` for all when given), reconstruct all of them from a sampled code (the
+    posterior mean when not ``sample``)."""
     N, n_mask = model.num_entities, len(chosen)
     masked = torch.zeros(N, dtype=torch.bool)
     masked[chosen] = True
@@ -195,11 +266,11 @@ def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Ten
     local[chosen] = torch.arange(n_mask)
     edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
     edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
-    share = torch.rand(n_mask, generator=gen)  # each masked entity reveals its own share
-    revealed = edges[torch.rand(len(edges), generator=gen) < share[edges[:, 0]]]
+    shares = torch.rand(n_mask, generator=gen) if share is None else torch.full((n_mask,), share)
+    revealed = edges[torch.rand(len(edges), generator=gen) < shares[edges[:, 0]]]  # each its own share
     h = model.encode_context(context)
     mu, logvar = model.posterior(h, revealed, n_mask)
-    z = mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar)
+    z = mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar) if sample else mu
     counts = torch.zeros(n_mask, 2 * model.num_relations)
     counts.index_put_((edges[:, 0], edges[:, 1]), torch.ones(len(edges)), accumulate=True)
     terms = model.reconstruction(z, edges, counts, model.label[chosen])

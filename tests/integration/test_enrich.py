@@ -65,3 +65,21 @@ def test_second_run_warm_starts_from_the_jobs_checkpoint(nations, tmp_path, data
     lines.clear()
     enrich(driver, settings, job="nightly", progress=False, echo=lines.append)
     assert not any(line.startswith("warm start") for line in lines)
+
+
+def test_the_node_generator_is_kept_between_runs_and_the_run_says_so(nations, tmp_path):
+    driver, settings = nations
+    settings.model.checkpoint_dir = str(tmp_path / "ckpt")
+    settings.suggest.enabled = False
+    settings.generator.enabled, settings.generator.count, settings.generator.max_relations = True, 3, 5
+    lines: list[str] = []
+    first = enrich(driver, settings, job="gen", progress=False, echo=lines.append)
+    assert (tmp_path / "ckpt" / "gen.generator.pt").is_file() and not first.generator.warm_start
+    assert any(line.startswith("generator (from scratch)") for line in lines), lines
+    lines.clear()
+    second = enrich(driver, settings, job="gen", progress=False, echo=lines.append)
+    assert second.generator.warm_start and any(line.startswith("generator warm start from") for line in lines), lines
+    assert second.generator.epochs <= 20
+    warm = {run: count(driver, "MATCH (r:KGCRun {id: $id}) RETURN r.metric_generator_warm_start", id=run)
+            for run in (first.run_id, second.run_id)}
+    assert warm == {first.run_id: 0, second.run_id: 1}

@@ -3,6 +3,7 @@ one of its spokes, its loss falls, near-duplicates are filtered, K-shot ranking 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -12,7 +13,16 @@ import torch
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import primary_labels
-from kgcomplete.proposals.entities import Candidate, filter_and_merge, propose_entities, relationship_sets
+from kgcomplete.proposals.entities import (
+    DUPLICATE_JACCARD,
+    Candidate,
+    filter_novel,
+    jaccard,
+    pick_distinct,
+    propose_entities,
+    relationship_sets,
+    sets_matrix,
+)
 from kgcomplete.training.generator import fit_generator
 
 GROUPS, SPOKES = 12, 5
@@ -86,7 +96,8 @@ def test_free_generation_decodes_coherent_entities_and_drops_copies(trained):
         if "member_of" in out and "likes" in out:
             assert out["member_of"][3:] == out["likes"][5:], p.relations
     novel = propose_entities(fit.model, graph, count=5, min_probability=0.3, seed=1)
-    assert all(p.novelty > 0.5 for p in novel) and len(novel) < len(raw), "copies of existing spokes are dropped"
+    assert any(p.novelty <= 0.5 for p in raw), "free samples copy existing spokes"
+    assert all(p.novelty > 0.5 for p in novel) and len(novel) == 5, "copies are dropped, novel ones decoded instead"
     hubs = propose_entities(fit.model, graph, count=3, label="Hub", min_probability=0.3, min_novelty=0.0)
     assert hubs and all(p.label == "Hub" for p in hubs)
     with pytest.raises(GraphError, match="unknown anchor 'nobody'"):
@@ -99,26 +110,57 @@ def test_free_generation_keeps_the_labels_proportions(trained):
     graph, fit = trained
     quotas = fit.model.mixture_.quotas(20)
     assert sum(quotas.values()) == 20 and quotas[graph.labels.index("Spoke")] == 14, "60 of 87 entities are spokes"
-    props = propose_entities(fit.model, graph, count=20, min_probability=0.3, min_novelty=0.0, seed=0)
+    # spokes of one group differ in one place of four (Jaccard 1/2: duplicates), so there are
+    # about two distinct spokes a group: at 10 proposals the quotas are met
+    quotas = fit.model.mixture_.quotas(10)
+    props = propose_entities(fit.model, graph, count=10, min_probability=0.3, min_novelty=0.0, seed=0)
     counts = {lab: sum(p.label == lab for p in props) for lab in graph.labels}
     assert counts == {lab: quotas.get(i, 0) for i, lab in enumerate(graph.labels)}, (counts, quotas)
+    many = propose_entities(fit.model, graph, count=20, min_probability=0.3, min_novelty=0.0, seed=0)
+    spokes = sum(p.label == "Spoke" for p in many)
+    assert len(many) == 20 and spokes < 14, "the labels short of distinct proposals leave their places to others"
     assert [p.probability for p in props] == sorted((p.probability for p in props), reverse=True)
 
 
-def test_near_duplicates_are_filtered_and_merged():
+def test_copies_are_filtered_and_duplicates_among_candidates_shed_or_are_left_out():
     graph = hub_graph()
     n, width = graph.num_entities, 2 * graph.num_relations * graph.num_entities
     existing = relationship_sets(graph)
     idx = graph.entity_index()
     copy = existing[idx["s0_0"]].indices.astype(np.int64)  # exactly an existing spoke
     new = np.array([0 * n + idx["hub1"], 1 * n + idx["topic3"], 2 * n + idx["region0"]])  # a mix nobody has
-    cands = [Candidate(label=0, label_probability=0.9, keys=k.copy(), probabilities=np.full(len(k), 0.8))
-             for k in (copy, new, new, new[:2])]
-    kept = filter_and_merge(cands, existing, width, min_novelty=0.5)
-    assert len(kept) == 2, "the copy is dropped; the two identical candidates merge"
-    assert kept[0].support == 2 and set(kept[0].keys.tolist()) == set(new.tolist())
-    assert kept[0].novelty == pytest.approx(1.0 - 1 / 5)  # shares one key with a spoke: Jaccard 1 / 5
-    assert kept[1].support == 1 and len(kept[1].keys) == 2, "Jaccard 2/3 < 0.8: kept apart"
+    other = np.array([0 * n + idx["hub2"], 1 * n + idx["topic4"]])
+    probs = np.array([0.6, 0.8, 0.9])
+    cands = [Candidate(label=lab, label_probability=p, keys=k.copy(), probabilities=probs[-len(k):].copy())
+             for lab, p, k in ((0, 0.9, copy), (1, 0.9, new[:2]), (0, 0.5, new), (0, 0.4, new), (0, 0.3, other))]
+    novel = filter_novel(cands, existing, width, min_novelty=0.5)
+    assert len(novel) == 4 and novel[1].novelty == pytest.approx(1.0 - 1 / 5)  # shares one key with a spoke
+    kept = pick_distinct([dataclasses.replace(c) for c in novel], width, 4, existing=existing)
+    sets = [set(c.keys.tolist()) for c in kept]
+    assert sets[0] == set(new[:2].tolist()) and kept[0].support == 1
+    assert sets[1] == set(new[1:].tolist()), "the first 'new' shed its least probable shared key (hub1)"
+    assert kept[1].support == 2, "the second 'new' sheds hub1 too, is still its duplicate: left out, counted"
+    assert sets[2] == set(other.tolist()) and len(kept) == 3
+    assert pick_distinct([dataclasses.replace(c) for c in novel], width, 1)[0].support == 1, "full: none counted"
+    assert len(pick_distinct([dataclasses.replace(c) for c in novel], width, 3, taken=[other])) == 2
+
+
+def test_no_two_proposals_of_one_call_are_duplicates(trained):
+    graph, fit = trained
+    width = 2 * graph.num_relations * graph.num_entities
+    for kw in (dict(count=12, min_novelty=0.0), dict(count=12), dict(anchors=["s0_0", "s0_1", "hub3"], count=3,
+                                                                      min_probability=0.25)):
+        props = propose_entities(fit.model, graph, min_probability=0.3, seed=2, **kw) if "anchors" not in kw else \
+            propose_entities(fit.model, graph, seed=2, **kw)
+        index, R = graph.entity_index(), graph.num_relations
+        sets = sets_matrix([np.array([(graph.relations.index(r.relation) + (0 if r.direction == "out" else R)) * graph.num_entities
+                                      + index[r.neighbour] for r in p.relations]) for p in props], width)
+        sim = jaccard(sets, sets)
+        np.fill_diagonal(sim, 0.0)
+        assert props and sim.max() < DUPLICATE_JACCARD, kw
+    free = propose_entities(fit.model, graph, count=12, min_probability=0.3, min_novelty=0.0, seed=2)
+    assert len(free) == 12, "more codes are decoded until the count is met"
+    assert sum(p.support for p in free) > len(free), "the duplicates left out count as support"
 
 
 def test_primary_label_is_the_most_common_one():
@@ -152,3 +194,14 @@ def test_a_trained_link_predictor_is_shared_and_kept_frozen():
     assert all(math.isfinite(h["loss"]) for h in fit_.history)
     with pytest.raises(GraphError, match="link_model was trained on"):
         fit_generator(hub_graph(groups=3), link_model=link, epochs=1, progress=False)
+
+
+def test_training_is_sized_to_the_graph_and_stops_early():
+    graph = hub_graph()
+    fit = fit_generator(graph, epochs=300, seed=0, progress=False, threads=1)
+    assert fit.stop_reason == "early_stopping" and fit.epochs < 300, (fit.stop_reason, fit.epochs)
+    assert fit.model.context_in is not None and fit.model.message.bases.shape[1] == 64, "a small graph: hidden 64"
+    valid = [h["valid"] for h in fit.history if "valid" in h]
+    assert valid and all(h["beta"] == pytest.approx(0.1) for h in fit.history if "valid" in h), "validated once annealed"
+    assert fit.best_epoch == fit.history[int(np.argmax(valid)) + len(fit.history) - len(valid)]["epoch"]
+    assert all(h["kl_weighted"] == pytest.approx(h["beta"] * h["kl"]) for h in fit.history)

@@ -35,6 +35,7 @@ def test_match_metrics_on_hand_computed_sets():
     assert m["duplicate_rate"] == pytest.approx(2 / 3) and m["uniqueness"] == 1.0
     same = match_metrics([true[0], true[0]], np.array([0, 0]), true, np.array([0, 0]), existing, width)
     assert same["mean_matched_f1"] == pytest.approx(0.5) and same["uniqueness"] == 0.5
+    assert m["self_duplicate_rate"] == 0.0 and same["self_duplicate_rate"] == 1.0, "two equal candidates"
 
 
 def test_holdout_split_is_stratified_and_removes_every_edge():
@@ -92,7 +93,8 @@ def test_cli_evaluate_generator_json(tmp_path):
     res = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "0", "--epochs", "5", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)   # the JSON alone on stdout; progress went to stderr
-    for key in ("mean_matched_f1", "recall_at_f1_0_5", "precision", "label_accuracy", "duplicate_rate"):
+    for key in ("mean_matched_f1", "recall_at_f1_0_5", "precision", "label_accuracy", "duplicate_rate",
+                "self_duplicate_rate"):
         assert 0.0 <= out[key] <= 1.0, key
         for name in ("copy_random", "random_degree", "oracle"):
             assert 0.0 <= out["baselines"][name][key] <= 1.0, (name, key)
@@ -102,5 +104,7 @@ def test_cli_evaluate_generator_json(tmp_path):
     assert out["baselines"]["oracle_novel"]["duplicate_rate"] == 0.0, "the oracle's duplicates are dropped"
     assert out["baselines"]["oracle_novel"]["candidates"] <= out["baselines"]["oracle"]["candidates"]
     assert 0.0 <= out["held_out_duplicate_rate"] <= 1.0
+    assert out["self_duplicate_rate"] == 0.0 and out["candidates_3k"]["self_duplicate_rate"] == 0.0, \
+        "no two proposals of one run are duplicates"
     bad = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "a,b"])
     assert bad.exit_code != 0 and "--seeds" in str(bad.exception)
