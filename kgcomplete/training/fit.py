@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import inspect
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -34,6 +35,9 @@ from kgcomplete.models import MODELS, make_model
 from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 from kgcomplete.training.memory import check_training_memory
+
+# Adagrad's sparse step builds its tensors from valid indices; torch warns about skipping checks
+warnings.filterwarnings("ignore", message="Sparse invariant checks are implicitly disabled")
 
 #: Training losses :func:`fit` knows.
 LOSSES = ("1-n", "sampled", "bce", "nsamp")
