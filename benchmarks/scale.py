@@ -14,6 +14,7 @@ phases through ``/proc/self/clear_refs``); Neo4j's own peak is reported apart.
 Usage:
     python benchmarks/scale.py --relationships 100000
     python benchmarks/scale.py --relationships 100000,1000000,3000000,10000000 --threads 2
+    python benchmarks/scale.py --plot benchmarks/results/scale_2026-12-06.json   # the cost curve as a PNG
 """
 
 from __future__ import annotations
@@ -158,6 +159,30 @@ def run_size(relationships: int, args: argparse.Namespace) -> dict:
     }
 
 
+def plot(path: Path) -> Path:
+    """Seconds per million relationships of each phase against the graph's size, as a PNG
+    beside the JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = json.loads(path.read_text())["runs"]
+    sizes = [r["relationships"] for r in runs]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for phase in ("load", "pull", "train", "suggest", "write"):
+        ax.plot(sizes, [r["phases"][phase]["seconds"] / r["relationships"] * 1e6 for r in runs], "o-", label=phase)
+    ax.plot(sizes, [r["seconds_per_million_relationships"] for r in runs], "ko-", lw=2, label="total")
+    ax.set(xscale="log", yscale="log", xlabel="relationships", ylabel="seconds per million relationships",
+           title="kgcomplete end to end on synthetic graphs (2 cores)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    out = path.with_suffix(".png")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--relationships", default="100000", help="comma-separated sizes")
@@ -167,7 +192,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--suggestions", type=int, default=10_000, help="suggestions written back (max_total)")
     ap.add_argument("--max-train-seconds", type=float, default=1200.0)
     ap.add_argument("--output", type=Path, default=None)
+    ap.add_argument("--plot", type=Path, default=None, help="only draw the cost curve of this JSON")
     args = ap.parse_args(argv)
+    if args.plot:
+        print(plot(args.plot))
+        return []
     torch.set_num_threads(args.threads)
     out = args.output or ROOT / "benchmarks" / "results" / f"scale_{date.today().isoformat()}.json"
     runs = json.loads(out.read_text())["runs"] if out.exists() else []

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,6 +27,11 @@ from kgcomplete.proposals.candidates import SuggestPolicy, find_candidates
 from kgcomplete.proposals.evidence import mine_rules, rule_scores
 
 Triple = tuple[str, str, str]
+
+#: From this many entities up, calibration asks at most ``LARGE_GRAPH_QUERIES`` anchor queries
+#: (below, up to ``max_anchors`` per type and direction, as the suggestions themselves).
+LARGE_GRAPH = 50_000
+LARGE_GRAPH_QUERIES = 20_000
 
 
 class Calibrator:
@@ -175,6 +181,8 @@ class Calibrator:
         if heldout.num_triples == 0:
             raise GraphError("calibration needs held-out edges, and the held-out split is empty")
         policy = policy or SuggestPolicy()
+        if train.num_entities >= LARGE_GRAPH:   # a few parameters per type: 20,000 queries are plenty
+            policy = replace(policy, query_budget=min(policy.query_budget or LARGE_GRAPH_QUERIES, LARGE_GRAPH_QUERIES))
         rng = np.random.default_rng(seed)
         N, R = train.num_entities, train.num_relations
         found = find_candidates(model, train, policy, BlockedTriples.of(train.triples, num_entities=N, num_relations=R),
