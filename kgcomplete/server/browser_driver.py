@@ -27,6 +27,7 @@ from kgcomplete.errors import KGCompleteError
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 TIMEOUT_MS = 60_000
+EDITOR_POLLS = 300   # looks at the editor at most this many times, 0.1 s apart, after clicking a block
 
 
 def chromium_path() -> str:
@@ -109,7 +110,11 @@ class NeoBrowser:
         exactly the block's text."""
         text = block.inner_text().strip()
         block.click()
-        if not self.editor_text().strip():
+        for _ in range(EDITOR_POLLS):   # Browser fills the editor on its next render, later on a busy machine
+            if self.editor_text().strip():
+                break
+            self.page.wait_for_timeout(100)
+        else:
             raise AssertionError(f"clicking the block left the editor empty: {text!r}")
         frame = self._submit(text)
         ran = frame.locator.locator("[data-testid=frameCommand]").inner_text()
