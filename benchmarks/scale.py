@@ -42,6 +42,7 @@ from kgcomplete.db.load import LoadInput
 from kgcomplete.evaluation.ranking import KnownAnswers, filtered_ranks, rank_metrics, rank_triples
 from kgcomplete.graph import KGraph
 from kgcomplete.server.bulk_load import bulk_load
+from kgcomplete.training.defaults import LARGE_SETTINGS
 
 TEST_EDGES = 2000
 
@@ -121,6 +122,8 @@ def run_size(relationships: int, args: argparse.Namespace) -> dict:
         settings.suggest.query_budget = args.query_budget
         settings.suggest.max_total = args.suggestions
         settings.suggest.min_probability = 0.0
+        if args.recipe == "large":   # the large-graph training recipe at any size, to compare costs
+            settings.model.options = dict(LARGE_SETTINGS)
         with Client(settings=settings) as client:
             result = client.enrich(on_step=phases.start, echo=lambda m: print(m, file=sys.stderr, flush=True))
             phases.start("evaluate")
@@ -154,7 +157,7 @@ def run_size(relationships: int, args: argparse.Namespace) -> dict:
                      "valid_mrr": fit.best_valid_mrr},
         "suggestions_written": result.report.written,
         "suggestions_that_are_held_out_edges": hits,
-        "query_budget": args.query_budget, "threads": args.threads,
+        "query_budget": args.query_budget, "threads": args.threads, "recipe": args.recipe,
         "load_average_after": round(os.getloadavg()[0], 2),
     }
 
@@ -167,7 +170,7 @@ def plot(path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = json.loads(path.read_text())["runs"]
+    runs = [r for r in json.loads(path.read_text())["runs"] if r.get("recipe", "auto") == "auto"]
     sizes = [r["relationships"] for r in runs]
     fig, ax = plt.subplots(figsize=(7, 4))
     for phase in ("load", "pull", "train", "suggest", "write"):
@@ -191,6 +194,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--query-budget", type=int, default=100_000)
     ap.add_argument("--suggestions", type=int, default=10_000, help="suggestions written back (max_total)")
     ap.add_argument("--max-train-seconds", type=float, default=1200.0)
+    ap.add_argument("--recipe", choices=("auto", "large"), default="auto",
+                    help="training settings: chosen from the graph's size (auto), or the large-graph ones at any size")
     ap.add_argument("--output", type=Path, default=None)
     ap.add_argument("--plot", type=Path, default=None, help="only draw the cost curve of this JSON")
     args = ap.parse_args(argv)
@@ -203,11 +208,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for size in (int(s) for s in args.relationships.split(",")):
         row = run_size(size, args)
         print(json.dumps(row), flush=True)
-        runs = [r for r in runs if r["relationships_asked"] != size] + [{"relationships_asked": size, **row}]
+        runs = [r for r in runs if (r["relationships_asked"], r.get("recipe", "auto")) != (size, args.recipe)] \
+            + [{"relationships_asked": size, **row}]
         out.write_text(json.dumps({"benchmark": "scale", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                    "command": " ".join(["python", "benchmarks/scale.py"] + (argv or sys.argv[1:])),
                                    "peak_rss_note": "this process's high-water mark per phase; Neo4j's apart",
-                                   "runs": sorted(runs, key=lambda r: r["relationships_asked"])}, indent=1) + "\n")
+                                   "runs": sorted(runs, key=lambda r: (r.get("recipe", "auto"), r["relationships_asked"]))}, indent=1) + "\n")
     print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB", file=sys.stderr)
     return runs
 
