@@ -213,7 +213,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         out.write_text(json.dumps({"benchmark": "scale", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                                    "command": " ".join(["python", "benchmarks/scale.py"] + (argv or sys.argv[1:])),
                                    "peak_rss_note": "this process's high-water mark per phase; Neo4j's apart",
-                                   "runs": sorted(runs, key=lambda r: (r.get("recipe", "auto"), r["relationships_asked"]))}, indent=1) + "\n")
+                                   "runs": sorted(runs, key=lambda r: (r.get("recipe", "auto"), r["relationships_asked"]))},
+                                  indent=1) + "\n")
     print(f"peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB", file=sys.stderr)
     return runs
 
