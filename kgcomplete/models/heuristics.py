@@ -177,6 +177,7 @@ class PathRules(LinkPredictor):
         degree = np.bincount(t[:, [0, 2]].ravel(), minlength=N).astype(np.float64)
         share = min(1.0, MINING_PATHS / max(float((degree ** 2).sum()), 1.0))
         heads = None if share >= 1.0 else np.flatnonzero(np.random.default_rng(0).random(N) < share)
+        self.mining_share = 1.0 if heads is None else len(heads) / max(N, 1)   # heads whose paths were counted
         order = np.argsort(t[:, 0] * N + t[:, 2], kind="stable")
         pairs, pair_rel = (t[order, 0] * N + t[order, 2]), t[order, 1]
         found: list[np.ndarray] = []   # rows (relation, p1, p2, confidence), in mining order

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from planted import held_out_subset, planted_graph
@@ -157,3 +158,30 @@ def test_path_rules_find_and_explain_the_planted_rules(planted):
     assert rules.explain(0, 2, 30) == []
     with pytest.raises(GraphError):
         rules.explain(0, 9, 3)
+
+
+def test_path_rules_mined_from_a_share_of_the_heads_find_the_same_best_rules(monkeypatch):
+    """Past MINING_PATHS, length-two bodies are counted from a random share of the heads:
+    the planted composition (jump <= next, skip) stays the best rule, with a close confidence."""
+    from planted import planted_graph
+
+    from kgcomplete.models import heuristics
+
+    train, _ = planted_graph()
+    full = heuristics.PathRules(train.num_entities, train.num_relations)
+    full.prepare(train)
+    degree = np.bincount(train.triples[:, [0, 2]].ravel(), minlength=train.num_entities)
+    monkeypatch.setattr(heuristics, "MINING_PATHS", int((degree.astype(float) ** 2).sum() * 0.6))
+    sampled = heuristics.PathRules(train.num_entities, train.num_relations)
+    sampled.prepare(train)
+    jump = train.relations.index("jump")
+
+    def best(rules):
+        mine = (rules.rule_index[:, 0] == jump) & (rules.rule_index[:, 2] >= 0)
+        i = int(torch.argmax(torch.where(mine, rules.rule_confidence, -1.0)))
+        return tuple(rules.rule_index[i].tolist()), float(rules.rule_confidence[i])
+
+    assert full.mining_share == 1.0 and 0.3 < sampled.mining_share < 0.9
+    (rule_full, conf_full), (rule_sampled, conf_sampled) = best(full), best(sampled)
+    assert rule_sampled == rule_full
+    assert abs(conf_sampled - conf_full) < 0.15
