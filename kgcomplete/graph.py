@@ -136,6 +136,23 @@ class KGraph:
         """The set of ``(head, relation, tail)`` index triples, for filtering."""
         return set(map(tuple, self.triples.tolist()))  # type: ignore[arg-type]
 
+    def out_edges(self, entity: int) -> np.ndarray:
+        """The triples whose head is ``entity``, in their order in ``triples`` (found by
+        binary search in an index sorted on first use: the triples must not change after)."""
+        return self._edges_at(0, entity)
+
+    def in_edges(self, entity: int) -> np.ndarray:
+        """The triples whose tail is ``entity`` (as :meth:`out_edges`)."""
+        return self._edges_at(2, entity)
+
+    def _edges_at(self, side: int, entity: int) -> np.ndarray:
+        index = self.__dict__.setdefault("_edge_index", {})
+        if side not in index:
+            order = np.argsort(self.triples[:, side], kind="stable")
+            index[side] = (order, self.triples[order, side])
+        order, keys = index[side]
+        return self.triples[order[np.searchsorted(keys, entity, "left"):np.searchsorted(keys, entity, "right")]]
+
     def incident_edges(self) -> np.ndarray:
         """Every triple seen from both ends: rows ``(entity, r2, neighbour)`` with ``r2 = r``
         for ``entity -r-> neighbour`` and ``r + R`` for ``neighbour -r-> entity``,

@@ -95,9 +95,9 @@ def _cited(graph: KGraph, nodes: list[int], steps: list[int]) -> CitedPath:
 def _neighbour_reason(graph: KGraph, head: int, relation: int, tail: int, cite: int = 3) -> Reason | None:
     """Neighbours of the head that have ``relation`` to the tail, each cited by one path
     ``head -[any]- neighbour -[relation]-> tail``; confidence: their share of the head's neighbours."""
-    t = graph.triples
-    has = set(t[(t[:, 1] == relation) & (t[:, 2] == tail)][:, 0].tolist())
-    out_edges, in_edges = t[t[:, 0] == head], t[t[:, 2] == head]
+    into_tail = graph.in_edges(tail)
+    has = set(into_tail[into_tail[:, 1] == relation][:, 0].tolist())
+    out_edges, in_edges = graph.out_edges(head), graph.in_edges(head)
     first: dict[int, tuple[int, bool]] = {}   # neighbour -> (relation, head is its start)
     for _, r_, t_ in out_edges.tolist():
         first.setdefault(t_, (r_, True))

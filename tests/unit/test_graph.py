@@ -107,3 +107,12 @@ def test_stable_split_keeps_triples_on_their_side_when_the_graph_changes():
     _, r2, _ = after.split(valid=0.1, test=0.0, seed=0)
     assert len(set(r1.labeled_triples()) & set(r2.labeled_triples())) < 0.5 * len(old_valid)  # the random one does not
     assert after.split(valid=0.1, test=0.0, stable=True)[1].labeled_triples() == v2.labeled_triples()
+
+
+def test_out_and_in_edges_are_the_rows_a_scan_finds():
+    rng = np.random.default_rng(0)
+    t = np.stack([rng.integers(0, 30, 500), rng.integers(0, 4, 500), rng.integers(0, 30, 500)], 1)
+    g = KGraph(entities=[str(i) for i in range(30)], relations=list("abcd"), triples=t)
+    for e in range(30):
+        assert np.array_equal(g.out_edges(e), t[t[:, 0] == e])
+        assert np.array_equal(g.in_edges(e), t[t[:, 2] == e])
