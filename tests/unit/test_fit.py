@@ -266,6 +266,17 @@ def test_training_the_machine_cannot_hold_is_refused_before_it_starts():
     assert check_training_memory("complex", 1000, 10, 400, 128, available=2 * 1024**3) > 0
 
 
+def test_shared_negatives_softmax_learns(planted):
+    """loss='sampled' (each answer against random entities shared by the batch, the large-graph
+    default) learns the planted rules, with a sparse table as large graphs train it."""
+    from planted import held_out_subset
+
+    train, test = planted
+    model = fit("complex", train, None, epochs=60, dim=32, loss="sampled", num_negatives=8, sparse=True,
+                batch_size=64, progress=False).model
+    assert evaluate(model, held_out_subset(test, ["jump", "same_group"]), known=[train, test])["mrr"] > 0.8
+
+
 def test_sparse_entity_table_learns_and_touches_only_the_batch_rows(planted):
     """A sparse table (large graphs) learns like a dense one, and one step moves only
     the rows of the batch's entities and candidates."""
