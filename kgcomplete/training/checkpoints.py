@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -44,18 +45,25 @@ def save_model(path: str | Path, model: LinkPredictor, graph: KGraph | None = No
     return path
 
 
-def load_model(path: str | Path) -> LinkPredictor:
-    """Load a model written by :func:`save_model`; ``model.entities`` / ``model.relations``
-    hold its vocabulary. Raises :class:`InputFileError` for anything else."""
+def read_saved(path: str | Path, what: str, fmt: Any) -> dict:
+    """The dict kgcomplete saved at ``path`` as a ``what`` (``"model"``, ``"generator"``) of
+    format ``fmt``; :class:`InputFileError` for a missing or foreign file."""
     path = Path(path)
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError as e:
-        raise InputFileError(path, None, "no such model file") from e
+        raise InputFileError(path, None, f"no such {what} file") from e
     except Exception as e:  # the unpickler raises many types for a foreign file
-        raise InputFileError(path, None, f"not a kgcomplete model ({type(e).__name__}: {e})") from e
-    if not isinstance(blob, dict) or blob.get("format") != MODEL_FORMAT:
-        raise InputFileError(path, None, "not a kgcomplete model file")
+        raise InputFileError(path, None, f"not a kgcomplete {what} ({type(e).__name__}: {e})") from e
+    if not isinstance(blob, dict) or blob.get("format") != fmt:
+        raise InputFileError(path, None, f"not a kgcomplete {what} file")
+    return blob
+
+
+def load_model(path: str | Path) -> LinkPredictor:
+    """Load a model written by :func:`save_model`; ``model.entities`` / ``model.relations``
+    hold its vocabulary. Raises :class:`InputFileError` for anything else."""
+    blob = read_saved(path, "model", MODEL_FORMAT)
     model = make_model(blob["model"], blob["num_entities"], blob["num_relations"], **blob["hparams"])
     model.load_state(blob["state_dict"])
     model.entities, model.relations = blob["entities"], blob["relations"]

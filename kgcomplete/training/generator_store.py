@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from kgcomplete.errors import GraphError, InputFileError, WarmStartMismatch
+from kgcomplete.errors import GraphError, WarmStartMismatch
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import LatentMixture, NodeGenerator
 from kgcomplete.models.kge import ComplEx
+from kgcomplete.training.checkpoints import read_saved
 from kgcomplete.training.generator import GeneratorFit, fit_generator
 from kgcomplete.training.warm_start import WarmStartReport, match_keys
 
@@ -64,15 +65,7 @@ def load_generator(path: str | Path) -> tuple[NodeGenerator, dict[str, list[str]
     """A generator written by :func:`save_generator` (eval mode, its mixture restored) and
     its vocabulary (``entities``, ``relations``, ``labels``). Raises
     :class:`~kgcomplete.errors.InputFileError` for anything else."""
-    path = Path(path)
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as e:
-        raise InputFileError(path, None, "no such generator file") from e
-    except Exception as e:  # the unpickler raises many types for a foreign file
-        raise InputFileError(path, None, f"not a kgcomplete generator ({type(e).__name__}: {e})") from e
-    if not isinstance(blob, dict) or blob.get("format") != GENERATOR_FORMAT:
-        raise InputFileError(path, None, "not a kgcomplete generator file")
+    blob = read_saved(path, "generator", GENERATOR_FORMAT)
     vocab = {k: list(blob[k]) for k in ("entities", "relations", "labels")}
     model = _empty(len(vocab["entities"]), len(vocab["relations"]), len(vocab["labels"]), blob["hparams"])
     model.load_state_dict(blob["state_dict"])
