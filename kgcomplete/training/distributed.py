@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -39,13 +38,13 @@ from torch.nn.parallel import DistributedDataParallel
 
 from kgcomplete import datasets
 from kgcomplete.errors import ConfigError, GraphError, KGCompleteError
-from kgcomplete.evaluation.ranking import evaluate, rank_metrics, rank_triples
+from kgcomplete.evaluation.ranking import evaluate
 from kgcomplete.graph import KGraph
 from kgcomplete.models import make_model
 from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.training.checkpoints import save_model
 from kgcomplete.training.defaults import default_settings
-from kgcomplete.training.fit import QueryGroups
+from kgcomplete.training.fit import QueryGroups, grouped_cross_entropy, make_optimizer, valid_mrr
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 
 #: ``fit`` settings of the sampled losses, not distributed: :func:`train_dataset` leaves them out.
@@ -99,11 +98,8 @@ class BatchLoss(nn.Module):
         self.model.hide_triples(q)
         state = self.model.encode()
         logits = self.model.score_queries(entity, relation, state)
-        lse = torch.logsumexp(logits, dim=1)
-        per_pair = lse[row] - logits[row, answer]
-        if self.label_smoothing:
-            per_pair = (1 - self.label_smoothing) * per_pair + self.label_smoothing * (lse - logits.mean(1))[row]
-        return per_pair.mean() + self.model.regularization(q[:, 0], q[:, 1], q[:, 2], state)
+        return grouped_cross_entropy(logits, row, answer, self.label_smoothing) + \
+            self.model.regularization(q[:, 0], q[:, 1], q[:, 2], state)
 
 
 def batch_bounds(rows: int, batch_size: int, world_size: int) -> list[tuple[int, int]]:
@@ -167,7 +163,7 @@ def fit_distributed(name: str, train: KGraph, valid: KGraph | None = None, *, ep
     num_rows = len(groups) if groups is not None else len(queries)
     bounds = batch_bounds(num_rows, batch_size, world)
     ddp = DistributedDataParallel(BatchLoss(model, label_smoothing), device_ids=[device] if device.type == "cuda" else None)
-    opt = _optimizer(optimizer or getattr(model, "optimizer", None) or "adam", list(model.parameters()),
+    opt = make_optimizer(optimizer or getattr(model, "optimizer", None) or "adam", list(model.parameters()),
                      lr or getattr(model, "learning_rate", None) or 1e-3)
     gen = torch.Generator().manual_seed(seed)
     start, scored, late = time.perf_counter(), 0, False
@@ -210,18 +206,9 @@ def _answers(groups: QueryGroups | None, index: torch.Tensor) -> int:
     return int(groups.counts[index].sum()) if groups is not None else len(index)
 
 
-def _optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
-    raise ConfigError(f"unknown optimizer {name!r}: use 'adagrad' or 'adam'")
-
-
 def _valid_mrr(model: LinkPredictor, name: str, train: KGraph, valid: KGraph) -> float:
     """Filtered validation MRR, ranked on the CPU."""
-    tail, head = rank_triples(on_cpu(model, name), valid.triples, np.concatenate([train.triples, valid.triples]))
-    return rank_metrics(np.concatenate([tail, head]))["mrr"]
+    return valid_mrr(on_cpu(model, name), train, valid)
 
 
 def on_cpu(model: LinkPredictor, name: str) -> LinkPredictor:

@@ -157,7 +157,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
     if not model.trainable or epochs == 0:
         result.seconds = time.perf_counter() - start
         if validate:
-            result.best_valid_mrr = _valid_mrr(model, train, valid)  # type: ignore[arg-type]
+            result.best_valid_mrr = valid_mrr(model, train, valid)  # type: ignore[arg-type]
         return result
 
     queries = reciprocal_queries(torch.as_tensor(train.triples), train.num_relations)
@@ -169,7 +169,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
     aux_ids = {id(p) for p in aux}
     main = [p for p in model.parameters() if id(p) not in aux_ids]
     sparse = any(isinstance(m, torch.nn.Embedding) and m.sparse for m in model.modules())
-    opt = _optimizer(optimizer or getattr(model, "optimizer", None) or "adam", main,
+    opt = make_optimizer(optimizer or getattr(model, "optimizer", None) or "adam", main,
                      lr or getattr(model, "learning_rate", None) or 1e-3, sparse)
     aux_opt = torch.optim.Adam(aux, lr=1e-3) if aux else None
     gen = torch.Generator().manual_seed(seed)
@@ -191,7 +191,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
                 if loss == "bce":
                     batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen)
                 else:
-                    batch_loss = _grouped_cross_entropy(logits, row, answer, label_smoothing)
+                    batch_loss = grouped_cross_entropy(logits, row, answer, label_smoothing)
             elif sampled:
                 q = queries[perm[i:i + batch_size]]
                 model.hide_triples(q)
@@ -229,7 +229,7 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
                     aux_loss.backward()
                     aux_opt.step()
             total, steps = total + float(batch_loss.detach()), steps + 1
-        score = _valid_mrr(model, train, valid) if validate and loop.should_validate(epoch) else None  # type: ignore[arg-type]
+        score = valid_mrr(model, train, valid) if validate and loop.should_validate(epoch) else None  # type: ignore[arg-type]
         loop.end_epoch(epoch, {"loss": total / max(steps, 1)}, score)
     loop.restore_best(model.load_state)
     model.eval()
@@ -282,7 +282,7 @@ class QueryGroups:
         return self.entity[index], self.relation[index], row, self.answers[first + torch.arange(len(row))]
 
 
-def _grouped_cross_entropy(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor,
+def grouped_cross_entropy(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor,
                            label_smoothing: float = 0.0) -> torch.Tensor:
     """Mean over the ``(row, answer)`` pairs of ``-log softmax(logits[row])[answer]`` (with
     label smoothing as in ``F.cross_entropy``): the 1-N cross-entropy of each triple, with
@@ -336,12 +336,12 @@ def valid_sample(valid: KGraph, num_entities: int, seed: int = 0) -> np.ndarray:
     return valid.triples[np.sort(np.random.default_rng(seed).choice(valid.num_triples, cap, replace=False))]
 
 
-def _valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:
+def valid_mrr(model: LinkPredictor, train: KGraph, valid: KGraph) -> float:
     tail, head = rank_triples(model, valid_sample(valid, model.num_entities), np.concatenate([train.triples, valid.triples]))
     return rank_metrics(np.concatenate([tail, head]))["mrr"]
 
 
-def _optimizer(name: str, params: list, lr: float, sparse: bool = False) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params: list, lr: float, sparse: bool = False) -> torch.optim.Optimizer:
     if name == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, foreach=False if sparse else None)
     if sparse:

@@ -213,7 +213,7 @@ def test_openmp_threads_sleep_at_barriers_unless_the_user_says_otherwise():
 def test_grouped_rows_give_the_per_triple_cross_entropy():
     """One row per distinct query with all its answers: the same loss (and so the same
     gradient) as one row per triple, label smoothing included."""
-    from kgcomplete.training.fit import QueryGroups, _grouped_cross_entropy
+    from kgcomplete.training.fit import QueryGroups, grouped_cross_entropy
     gen = torch.Generator().manual_seed(0)
     queries = torch.stack([torch.randint(0, 6, (200,), generator=gen), torch.randint(0, 3, (200,), generator=gen),
                            torch.randint(0, 20, (200,), generator=gen)], 1)
@@ -223,7 +223,7 @@ def test_grouped_rows_give_the_per_triple_cross_entropy():
     entity, relation, row, answer = groups.batch(torch.arange(len(groups)))
     assert sorted(zip(entity[row].tolist(), relation[row].tolist(), answer.tolist())) == sorted(map(tuple, queries.tolist()))
     for smoothing in (0.0, 0.1):
-        grouped = _grouped_cross_entropy(table[entity * 3 + relation], row, answer, smoothing)
+        grouped = grouped_cross_entropy(table[entity * 3 + relation], row, answer, smoothing)
         per_triple = torch.nn.functional.cross_entropy(table[queries[:, 0] * 3 + queries[:, 1]], queries[:, 2],
                                                        label_smoothing=smoothing)
         assert torch.allclose(grouped, per_triple, atol=1e-6)
