@@ -236,9 +236,12 @@ def evaluate_generator_cmd(
         epochs: Annotated[Optional[int], typer.Option(min=1, help="maximum generator epochs (default: 100)")] = None,
         max_seconds: Annotated[Optional[float], typer.Option(min=1, help="cap on each training, generator and "
                                                                  "link predictor")] = None,
+        held_out: Annotated[float, typer.Option(min=0.001, max=0.5, help="share of the entities held out")] = 0.05,
+        drop: Annotated[float, typer.Option(min=0.0, max=0.5, help="share of the entities removed before the "
+                                            "split, another per seed (a second graph from the first)")] = 0.0,
         json_out: JsonOpt = False) -> None:
-    """Hold out 5% of the entities, train the node generator on the rest and report K-shot
-    completion and generation against baselines (mean over seeds)."""
+    """Hold out 5% of the entities (--held-out), train the node generator on the rest and report
+    K-shot completion and generation against baselines (mean over seeds)."""
     from kgcomplete.evaluation.generator import evaluate_generator
 
     try:
@@ -248,7 +251,7 @@ def evaluate_generator_cmd(
     if not seed_list:
         raise ConfigError("--seeds is empty: give at least one seed, e.g. 0")
     result = evaluate_generator(dataset, seeds=seed_list, epochs=epochs, max_seconds=max_seconds,
-                                link_seconds=max_seconds, progress=True)
+                                link_seconds=max_seconds, fraction=held_out, drop=drop, progress=True)
     if json_out:
         typer.echo(json.dumps(result))
         return

@@ -11,7 +11,7 @@ from test_generator import hub_graph
 from typer.testing import CliRunner
 
 from kgcomplete.cli import app
-from kgcomplete.evaluation.generator import generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
+from kgcomplete.evaluation.generator import drop_entities, generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
 from kgcomplete.models.generator import primary_labels
 from kgcomplete.proposals.entities import relationship_sets
 from kgcomplete.training.generator import fit_generator
@@ -52,6 +52,22 @@ def test_holdout_split_is_stratified_and_removes_every_edge():
     assert a.tolist() != b.tolist()
     rev, hid, used = kshot_queries(held, sets, 1, graph.num_entities, seed=0)
     assert len(rev) == len(used) and len(rev) + len(hid) == sum(len(sets[i]) for i in used)
+
+
+def test_drop_entities_isolates_another_share_per_seed():
+    graph = hub_graph(groups=20, missing=None)
+    active = np.unique(graph.triples[:, [0, 2]])
+    isolated = lambda g: set(active) - set(np.unique(g.triples[:, [0, 2]]).tolist())
+    a, b = drop_entities(graph, 0.05, seed=0), drop_entities(graph, 0.05, seed=1)
+    assert a.entities == graph.entities, "the vocabulary stays"
+    gone_a, gone_b = isolated(a), isolated(b)
+    assert len(gone_a) >= round(0.05 * len(active)) and gone_a != gone_b
+    kept = {tuple(t) for t in a.triples.tolist()}
+    assert kept == {tuple(t) for t in graph.triples.tolist() if t[0] not in gone_a and t[2] not in gone_a}
+    rest, held, _ = holdout_split(a, 0.05, seed=0)
+    assert not set(held.tolist()) & gone_a, "a dropped entity is never held out"
+    with pytest.raises(Exception, match="share of entities to drop"):
+        drop_entities(graph, 1.0, seed=0)
 
 
 def test_kshot_ranks_a_held_out_hubs_spokes_first():
@@ -106,5 +122,11 @@ def test_cli_evaluate_generator_json(tmp_path):
     assert 0.0 <= out["held_out_duplicate_rate"] <= 1.0
     assert out["self_duplicate_rate"] == 0.0 and out["candidates_3k"]["self_duplicate_rate"] == 0.0, \
         "no two proposals of one run are duplicates"
+    dropped = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "0", "--epochs", "2", "--held-out",
+                                  "0.1", "--drop", "0.05", "--json"])
+    assert dropped.exit_code == 0, dropped.output
+    other = json.loads(dropped.stdout)
+    assert other["fraction"] == 0.1 and other["drop"] == 0.05 and out["drop"] == 0.0
+    assert other["held_out"] > out["held_out"], "a tenth held out instead of a twentieth"
     bad = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "a,b"])
     assert bad.exit_code != 0 and "--seeds" in str(bad.exception)
