@@ -11,7 +11,14 @@ from test_generator import hub_graph
 from typer.testing import CliRunner
 
 from kgcomplete.cli import app
-from kgcomplete.evaluation.generator import drop_entities, generator_kshot, holdout_split, kshot_queries, match_metrics, random_degree
+from kgcomplete.evaluation.generator import (
+    drop_entities,
+    generator_kshot,
+    holdout_split,
+    kshot_queries,
+    match_metrics,
+    random_degree,
+)
 from kgcomplete.models.generator import primary_labels
 from kgcomplete.proposals.entities import relationship_sets
 from kgcomplete.training.generator import fit_generator
