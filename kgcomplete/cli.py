@@ -259,7 +259,7 @@ def evaluate_generator_cmd(
     typer.echo(f"  K-shot MRR: k=1 {result['kshot_mrr']['1']:.3f}, k=3 {result['kshot_mrr']['3']:.3f}"
                f" (link predictor with the 3 edges: {result['link_predictor_kshot_mrr']['3']:.3f})")
     rows = [{"generator": name, **row} for name, row in (("ours", result), *result["baselines"].items())]
-    _table(rows, ["generator", "mean_matched_f1", "recall_at_f1_0_5", "precision", "label_accuracy",
+    _table(rows, ["generator", "mean_matched_f1", "mean_matched_f1_novel", "recall_at_f1_0_5", "precision", "label_accuracy",
                   "duplicate_rate", "self_duplicate_rate"])
     typer.echo(f"  held-out entities that are themselves duplicates: {result['held_out_duplicate_rate']:.3f}")
 

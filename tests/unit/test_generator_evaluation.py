@@ -43,6 +43,10 @@ def test_match_metrics_on_hand_computed_sets():
     same = match_metrics([true[0], true[0]], np.array([0, 0]), true, np.array([0, 0]), existing, width)
     assert same["mean_matched_f1"] == pytest.approx(0.5) and same["uniqueness"] == 0.5
     assert m["self_duplicate_rate"] == 0.0 and same["self_duplicate_rate"] == 1.0, "two equal candidates"
+    # true[0] is itself a duplicate of {1, 2} (Jaccard 0.5); true[1] is not: only it counts in the _novel mean
+    assert m["mean_matched_f1_novel"] == 0.0
+    found = match_metrics([true[1]], np.array([0]), true, np.array([0, 0]), existing, width)
+    assert found["mean_matched_f1"] == pytest.approx(0.5) and found["mean_matched_f1_novel"] == pytest.approx(1.0)
 
 
 def test_holdout_split_is_stratified_and_removes_every_edge():
