@@ -74,8 +74,7 @@ from kgcomplete.proposals.entities import (
 from kgcomplete.training.generator import fit_generator
 
 GENERATION_KEYS = ("mean_matched_f1", "mean_matched_f1_novel", "recall_at_f1_0_2", "recall_at_f1_0_5", "precision",
-                   "precision_at_f1_0_5",
-                   "label_accuracy", "duplicate_rate", "self_duplicate_rate", "uniqueness", "candidates")
+                   "precision_at_f1_0_5", "label_accuracy", "duplicate_rate", "self_duplicate_rate", "uniqueness", "candidates")
 BASELINES = ("copy_random", "random_degree", "oracle", "oracle_novel")
 
 
