@@ -91,7 +91,8 @@ def test_pruning_keeps_top_k_entities_per_query():
     train, _ = planted_graph()
     full = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=0, max_degree=0)
     full.prepare(train)
-    pruned = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=5, max_degree=3)
+    pruned = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=5, max_degree=3,
+                        score_max_degree=3)
     pruned.prepare(train)
     pruned.load_state_dict(full.state_dict())
     entity, relation = torch.arange(4), torch.tensor([0, 1, 2, 3])
@@ -103,6 +104,21 @@ def test_pruning_keeps_top_k_entities_per_query():
     # after the last layer: the kept 5 (and the head) sent along at most 3 edges each
     assert int(per_query.max()) <= 6 + 6 * 3 and len(keys_pruned) < len(keys_full)
     assert isinstance(full, NBFNet) and full.hparams["top_k"] == 0
+
+
+def test_training_samples_a_hubs_edges_and_scoring_reads_them_all():
+    hub = KGraph.from_labeled_triples([("hub", "has", f"spoke{i}") for i in range(30)])
+    model = make_model("nbfnet", hub.num_entities, hub.num_relations, dim=8, num_layers=1, top_k=0, max_degree=5)
+    model.prepare(hub)
+    query = (torch.tensor([hub.entity_index()["hub"]]), torch.tensor([0]))
+    with torch.no_grad():
+        model.train()
+        sampled, _, _ = model.propagate(*query)
+        model.eval()
+        every, _, _ = model.propagate(*query)
+    assert len(sampled) == 1 + 5, "in training the hub sends along max_degree of its edges"
+    assert len(every) == 31, "scoring reaches every spoke (score_max_degree 0: all edges)"
+    assert model.hparams["score_max_degree"] == 0
 
 
 def write_split(folder, graph: KGraph, test: KGraph, prefix: str) -> None:
