@@ -10,7 +10,9 @@ oracle posterior, as means and spreads over seeds (see :mod:`kgcomplete.evaluati
         --max-seconds 150 --link-seconds 120
 
 ``--held-out`` changes the held-out share; ``--drop 0.05`` first removes another 5% of the
-entities, a different 5% per seed (a second typed graph built from the first).
+entities, a different 5% per seed (a second typed graph built from the first);
+``--share-link`` makes the generator decode with the default link predictor trained on the
+rest, as ``[generator] share_link = true`` does in a run.
 
 Writes ``benchmarks/results/node_generator_<date>.json`` unless ``--output`` says otherwise.
 """
@@ -47,6 +49,8 @@ def main() -> None:
                         help="share of the entities removed before the split, another per seed")
     parser.add_argument("--no-link-predictor", action="store_true",
                         help="skip the link predictor's K-shot comparison (faster)")
+    parser.add_argument("--share-link", action="store_true",
+                        help="the generator decodes with the default link predictor ([generator] share_link)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all idle cores)")
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
@@ -57,7 +61,8 @@ def main() -> None:
         start = time.perf_counter()
         res = evaluate_generator(DATASETS / name, seeds=seeds, epochs=args.epochs, max_seconds=args.max_seconds,
                                  link_seconds=args.link_seconds, threads=threads, fraction=args.held_out,
-                                 drop=args.drop, link_predictor=not args.no_link_predictor)
+                                 drop=args.drop, link_predictor=not args.no_link_predictor,
+                                 share_link=args.share_link)
         res["total_seconds"] = round(time.perf_counter() - start, 1)
         print(json.dumps({k: v for k, v in res.items() if k != "per_seed"}), flush=True)
         results.append(res)

@@ -239,6 +239,8 @@ def evaluate_generator_cmd(
         held_out: Annotated[float, typer.Option(min=0.001, max=0.5, help="share of the entities held out")] = 0.05,
         drop: Annotated[float, typer.Option(min=0.0, max=0.5, help="share of the entities removed before the "
                                             "split, another per seed (a second graph from the first)")] = 0.0,
+        share_link: Annotated[bool, typer.Option("--share-link", help="decode with the default link predictor, "
+                                                 "as [generator] share_link = true")] = False,
         json_out: JsonOpt = False) -> None:
     """Hold out 5% of the entities (--held-out), train the node generator on the rest and report
     K-shot completion and generation against baselines (mean over seeds)."""
@@ -251,11 +253,13 @@ def evaluate_generator_cmd(
     if not seed_list:
         raise ConfigError("--seeds is empty: give at least one seed, e.g. 0")
     result = evaluate_generator(dataset, seeds=seed_list, epochs=epochs, max_seconds=max_seconds,
-                                link_seconds=max_seconds, fraction=held_out, drop=drop, progress=True)
+                                link_seconds=max_seconds, fraction=held_out, drop=drop, share_link=share_link,
+                                progress=True)
     if json_out:
         typer.echo(json.dumps(result))
         return
-    typer.echo(f"{result['dataset']}: {result['held_out']:.0f} held-out entities, seeds {result['seeds']}")
+    typer.echo(f"{result['dataset']}: {result['held_out']:.0f} held-out entities, seeds {result['seeds']}; "
+               f"generator trained {result['train_seconds']:.0f} s a seed")
     typer.echo(f"  K-shot MRR: k=1 {result['kshot_mrr']['1']:.3f}, k=3 {result['kshot_mrr']['3']:.3f}"
                f" (link predictor with the 3 edges: {result['link_predictor_kshot_mrr']['3']:.3f})")
     rows = [{"generator": name, **row} for name, row in (("ours", result), *result["baselines"].items())]

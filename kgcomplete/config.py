@@ -148,6 +148,9 @@ class GeneratorSettings(_Strict):
     max_relations: int = Field(10, ge=1, description="at most this many relationships per proposed entity")
     epochs: int | None = Field(None, ge=1, description="generator training epochs (default: sized to the graph)")
     max_seconds: float | None = Field(None, gt=0, description="stop generator training after this many seconds")
+    share_link: bool = Field(False, description="decode with the trained ComplEx link predictor's embeddings "
+                             "(frozen) instead of the generator's own 64-dimension decoder: better K-shot "
+                             "completion, worse and slower free generation")
 
 
 class JobSettings(_Strict):

@@ -302,7 +302,11 @@ def _enrich(driver: neo4j.Driver, settings: Settings, lock: JobLock, *, job: str
             step("generate")
             echo(f"training the node generator on {graph.num_entities} entities ...")
             t0 = time.perf_counter()
-            link = result.fit.model if result.fit is not None and isinstance(result.fit.model, ComplEx) else None
+            link = result.fit.model if g.share_link and result.fit is not None and \
+                isinstance(result.fit.model, ComplEx) else None
+            if g.share_link and link is None:
+                echo("[generator] share_link: no trained ComplEx link predictor in this run; "
+                     "the generator trains its own decoder")
             result.generator = train_generator(graph, m, g, link, job=job, progress=progress, echo=echo,
                                                should_stop=halted)
             result.entities = propose_entities(result.generator.model, graph, anchors=g.anchors or None,

@@ -19,8 +19,8 @@ neighbourhood says (Kipf & Welling, 2016, `Variational Graph Auto-Encoders
   learned); and a distribution :math:`\pi_r` over targets of the right type, scored by the
   shared ComplEx link decoder with :math:`z` in the place of a head embedding. The
   probability of an edge to ``t`` is :math:`1 - \exp(-\lambda_r \pi_{r,t})`.
-* **Training** is node dropout, the way the generator is used: each step masks a few
-  percent of the entities, drops their edges from message passing, reveals a random share
+* **Training** is node dropout, the way the generator is used: each step masks a tenth
+  of the entities, drops their edges from message passing, reveals a random share
   of each masked entity's edges to the posterior and reconstructs its label, all its edges
   and its edge counts (softmax over type-correct targets only). The KL term is annealed
   from 0 to ``kl_weight``; an auxiliary 1-N link-prediction loss on the remaining edges

@@ -83,3 +83,22 @@ def test_the_node_generator_is_kept_between_runs_and_the_run_says_so(nations, tm
     warm = {run: count(driver, "MATCH (r:KGCRun {id: $id}) RETURN r.metric_generator_warm_start", id=run)
             for run in (first.run_id, second.run_id)}
     assert warm == {first.run_id: 0, second.run_id: 1}
+
+
+def test_the_generator_decodes_with_its_own_decoder_unless_told_to_share_the_link_predictor(nations):
+    driver, settings = nations
+    settings.model.epochs = 5
+    settings.suggest.max_total = 5
+    settings.generator.enabled, settings.generator.count, settings.generator.epochs = True, 2, 3
+    own = enrich(driver, settings, progress=False)
+    assert own.generator.model.link is not own.fit.model
+    assert own.generator.model.width == 128  # its own decoder: 64 complex dimensions
+    settings.generator.share_link = True
+    shared = enrich(driver, settings, progress=False)
+    assert shared.generator.model.link is shared.fit.model
+    assert shared.generator.model.width == shared.fit.model.entity.weight.shape[1]
+    assert not any(p.requires_grad for p in shared.fit.model.parameters())  # frozen while the generator trained
+    settings.suggest.enabled = False
+    lines: list[str] = []
+    alone = enrich(driver, settings, progress=False, echo=lines.append)
+    assert alone.fit is None and any("share_link: no trained ComplEx" in line for line in lines), lines

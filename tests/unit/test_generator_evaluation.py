@@ -134,10 +134,13 @@ def test_cli_evaluate_generator_json(tmp_path):
     assert out["self_duplicate_rate"] == 0.0 and out["candidates_3k"]["self_duplicate_rate"] == 0.0, \
         "no two proposals of one run are duplicates"
     dropped = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "0", "--epochs", "2", "--held-out",
-                                  "0.1", "--drop", "0.05", "--json"])
+                                  "0.1", "--drop", "0.05", "--share-link", "--json"])
     assert dropped.exit_code == 0, dropped.output
     other = json.loads(dropped.stdout)
     assert other["fraction"] == 0.1 and other["drop"] == 0.05 and out["drop"] == 0.0
+    # --share-link: the default link predictor is trained first and the generator decodes with it
+    assert other["share_link"] and not out["share_link"]
+    assert other["per_seed"][0]["shared_link_train_seconds"] > 0 and "shared_link_train_seconds" not in out["per_seed"][0]
     assert other["held_out"] > out["held_out"], "a tenth held out instead of a twentieth"
     bad = runner.invoke(app, ["evaluate-generator", str(folder), "--seeds", "a,b"])
     assert bad.exit_code != 0 and "--seeds" in str(bad.exception)
