@@ -332,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = train_dataset(args.dataset, args.output, model=args.model, epochs=args.epochs,
                                max_seconds=args.max_seconds, seed=args.seed, backend=args.backend,
                                threads=args.threads, device=device)
+        # rank 0 saves and evaluates alone: the others wait here, so that the group is torn
+        # down by every rank together (a rank destroying it early aborted with gloo in CI)
+        dist.barrier()
     except KGCompleteError as e:   # the same on every rank: raised before training starts
         print(f"error: {e}", file=sys.stderr)
         return 1
