@@ -189,8 +189,7 @@ def link_predictor_kshot(graph: KGraph, entities: np.ndarray, sets: list[np.ndar
     out = rev[:, 1] < R
     added = np.where(out[:, None], np.stack([e, rev[:, 1], rev[:, 2]], 1), np.stack([rev[:, 2], rev[:, 1] - R, e], 1))
     start = time.perf_counter()
-    lp, _ = _default_link_predictor(graph.with_triples(np.concatenate([graph.triples, added])), seed, max_seconds,
-                                    epochs)
+    lp = _default_link_predictor(graph.with_triples(np.concatenate([graph.triples, added])), seed, max_seconds, epochs)
     with torch.no_grad():
         state = lp.cached_state()
         ent, rel = torch.as_tensor(entities[hid[:, 0]]), torch.as_tensor(hid[:, 1])
@@ -202,8 +201,8 @@ def link_predictor_kshot(graph: KGraph, entities: np.ndarray, sets: list[np.ndar
 
 
 def _default_link_predictor(train: KGraph, seed: int, max_seconds: float | None, epochs: int | None = None
-                            ) -> tuple[Any, float]:
-    """The project's default link predictor trained on ``train`` (eval mode) and its seconds."""
+                            ) -> Any:
+    """The project's default link predictor trained on ``train``, in eval mode."""
     from kgcomplete.training.defaults import default_settings
     from kgcomplete.training.fit import fit
 
@@ -213,10 +212,9 @@ def _default_link_predictor(train: KGraph, seed: int, max_seconds: float | None,
         settings["epochs"] = epochs
     if max_seconds is not None:
         settings["max_seconds"] = min(max_seconds, settings.get("max_seconds", max_seconds))
-    start = time.perf_counter()
     lp = fit(settings.pop("model"), train, None, seed=seed, progress=False, **settings).model
     lp.eval()
-    return lp, time.perf_counter() - start
+    return lp
 
 
 def _rank_summary(ranks: np.ndarray) -> dict[str, float]:
@@ -306,11 +304,12 @@ def evaluate_split(graph: KGraph, seed: int, *, epochs: int | None = None, max_s
         graph = drop_entities(graph, drop, seed)
     rest, held, sets = holdout_split(graph, fraction, seed)
     K, n, width = len(held), graph.num_entities, 2 * graph.num_relations * graph.num_entities
-    shared: dict[str, Any] = {}
+    link_start = time.perf_counter()
     if share_link:
-        shared["link_model"], link_train_seconds = _default_link_predictor(rest, seed, link_seconds)
+        fit_kw = {**fit_kw, "link_model": _default_link_predictor(rest, seed, link_seconds)}
+    link_train_seconds = time.perf_counter() - link_start
     fit = fit_generator(rest, epochs=epochs if epochs is not None else 100, max_seconds=max_seconds, seed=seed,
-                        progress=progress, **shared, **fit_kw)
+                        progress=progress, **fit_kw)
     model = fit.model
     excluded = np.flatnonzero(~np.isin(np.arange(n), np.unique(rest.triples[:, [0, 2]])))
     label = model.label.numpy()

@@ -126,9 +126,10 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
             one trained jointly when ``None``. (default: :obj:`None`)
         epochs: at most this many epochs; an epoch masks every training entity about once.
             ``None``: sized to the graph. (default: :obj:`None`)
-        mask_fraction: share of entities masked per step (at least 2); a tenth trained codex-s
-            to early stopping in 70-103 s where 5% took 74-123 s (or hit a 120 s budget),
-            with better matched F1. (default: :obj:`0.1`)
+        mask_fraction: share of entities masked per step (at least 2); on codex-s a tenth
+            reached early stopping on every seed, 5% hit a 120 s budget on 2 of 5; matched F1
+            0.305 against 0.296 (``benchmarks/results/node_generator_2026-12-06_mask10_*``).
+            (default: :obj:`0.1`)
         lr: Adam learning rate. (default: :obj:`5e-3`)
         dim: decoder complex dimension (fresh link only). (default: :obj:`64`)
         hidden: hidden width; ``None`` sizes it to the graph. (default: :obj:`None`)
