@@ -261,7 +261,8 @@ def evaluate_generator_cmd(
     typer.echo(f"{result['dataset']}: {result['held_out']:.0f} held-out entities, seeds {result['seeds']}; "
                f"generator trained {result['train_seconds']:.0f} s a seed")
     typer.echo(f"  K-shot MRR: k=1 {result['kshot_mrr']['1']:.3f}, k=3 {result['kshot_mrr']['3']:.3f}"
-               f" (link predictor with the 3 edges: {result['link_predictor_kshot_mrr']['3']:.3f})")
+               f" (link predictor with the 3 edges: {result['link_predictor_kshot_mrr']['3']:.3f}; k=3 decoder"
+               f" alone {result['kshot_decoder_mrr']['3']:.3f}, neighbour votes alone {result['kshot_votes_mrr']['3']:.3f})")
     rows = [{"generator": name, **row} for name, row in (("ours", result), *result["baselines"].items())]
     _table(rows, ["generator", "mean_matched_f1", "mean_matched_f1_novel", "recall_at_f1_0_5", "precision", "label_accuracy",
                   "duplicate_rate", "self_duplicate_rate"])

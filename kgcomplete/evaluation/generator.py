@@ -8,7 +8,9 @@ entities with at least two are scored. Held-out entities are never candidate nei
 * **K-shot completion**: reveal ``k`` (1 and 3) random true relationships of each scored
   entity with more than ``k``; rank each other true neighbour against all entities for its
   relation and direction (filtered: the entity's other true neighbours removed; realistic
-  ranks). Filtered MRR and Hits@10. For ``k = 3`` the project's default link predictor
+  ranks). Filtered MRR and Hits@10 of the generator's completion
+  (:meth:`~kgcomplete.models.generator.NodeGenerator.completion_logits`), and the MRR of
+  its decoder alone and of its neighbour votes alone (``decoder_mrr``, ``votes_mrr``). For ``k = 3`` the project's default link predictor
   (:func:`kgcomplete.evaluation.pipeline.default_settings`, :func:`kgcomplete.training.fit.fit`) is trained on
   the remaining graph *plus* the revealed edges and ranked the same way.
 * **Generation**: ``K`` (number of scored entities) and ``3K`` free proposals
@@ -62,6 +64,7 @@ from kgcomplete.errors import GraphError
 from kgcomplete.evaluation.ranking import filtered_ranks
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import NodeGenerator, primary_labels
+from kgcomplete.models.neighbour_votes import neighbour_votes, vote_logits
 from kgcomplete.proposals.entities import (
     DUPLICATE_JACCARD,
     decode,
@@ -169,15 +172,24 @@ def rank_hidden(scores: torch.Tensor, hidden: np.ndarray, sets: list[np.ndarray]
 @torch.no_grad()
 def generator_kshot(model: NodeGenerator, graph: KGraph, entities: np.ndarray, sets: list[np.ndarray], k: int,
                     seed: int, excluded: np.ndarray) -> dict[str, float]:
-    """K-shot MRR and Hits@10 of the generator (posterior mean given the revealed edges)."""
+    """K-shot MRR and Hits@10 of the generator's completion (posterior mean given the
+    revealed edges, plus its weighted neighbour votes), with the MRR of its two parts
+    alone: ``decoder_mrr`` (no votes) and ``votes_mrr`` (votes alone, ties broken by the
+    decoder)."""
     rev, hid, used = kshot_queries(entities, sets, k, graph.num_entities, seed)
     if not len(hid):
         return {"mrr": float("nan"), "hits_at_10": float("nan"), "queries": 0}
     h = model.encode_context(torch.from_numpy(graph.triples))
     mu, _ = model.posterior(h, torch.as_tensor(rev), len(sets))
-    scores = torch.cat([model.target_logits(mu[hid[i:i + 512, 0]], torch.as_tensor(hid[i:i + 512, 1]))
-                        for i in range(0, len(hid), 512)])
-    return _rank_summary(rank_hidden(scores, hid, sets, graph.num_entities, excluded))
+    decoder = torch.cat([model.target_logits(mu[hid[i:i + 512, 0]], torch.as_tensor(hid[i:i + 512, 1]))
+                         for i in range(0, len(hid), 512)])
+    votes = neighbour_votes(relationship_sets(graph), rev, hid[:, :2], graph.num_entities)
+    rank = lambda scores: rank_hidden(scores, hid, sets, graph.num_entities, excluded)
+    out = _rank_summary(rank(decoder + vote_logits(votes, model.vote_weight)))
+    out["decoder_mrr"] = _rank_summary(rank(decoder))["mrr"]
+    out["votes_mrr"] = _rank_summary(rank(votes + 1e-6 * torch.softmax(decoder, 1)))["mrr"]
+    out["vote_weight"] = float(model.vote_weight)
+    return out
 
 
 def link_predictor_kshot(graph: KGraph, entities: np.ndarray, sets: list[np.ndarray], k: int, seed: int,
@@ -390,6 +402,8 @@ def evaluate_generator(path: str | Path, *, seeds: Sequence[int] = (0, 1, 2), ep
     out.update({k: mean(lambda r, k=k: r["K"][k]) for k in GENERATION_KEYS})
     out["kshot_mrr"] = {k: mean(lambda r, k=k: r["kshot"][k]["mrr"]) for k in ("1", "3")}
     out["kshot_hits_at_10"] = {k: mean(lambda r, k=k: r["kshot"][k]["hits_at_10"]) for k in ("1", "3")}
+    for part in ("decoder_mrr", "votes_mrr"):
+        out[f"kshot_{part}"] = {k: mean(lambda r, k=k, part=part: r["kshot"][k][part]) for k in ("1", "3")}
     if link_predictor:
         out["link_predictor_kshot_mrr"] = {"3": mean(lambda r: r["link_predictor_kshot"]["3"]["mrr"])}
         out["link_predictor_kshot_hits_at_10"] = {"3": mean(lambda r: r["link_predictor_kshot"]["3"]["hits_at_10"])}

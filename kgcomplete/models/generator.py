@@ -27,6 +27,10 @@ neighbourhood says (Kipf & Welling, 2016, `Variational Graph Auto-Encoders
   trains the shared embeddings. ``adversarial=True`` adds an ARGVA discriminator (Pan et
   al., 2018) that pushes the codes towards :math:`\mathcal{N}(0, I)`. The training loop is
   :func:`kgcomplete.training.generator.fit_generator`.
+* **Completion** of an entity known by a few relationships (K-shot): the decoder's target
+  logits given the posterior of those relationships, plus the weighted log of the
+  :mod:`~kgcomplete.models.neighbour_votes` (what entities sharing them link to), the
+  weight fitted on validation entities (:meth:`NodeGenerator.completion_logits`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from torch import Tensor, nn
 from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.kge import ComplEx
+from kgcomplete.models.neighbour_votes import vote_logits
 from kgcomplete.models.vgae import MAX_LOGVAR
 from kgcomplete.pyg import scatter
 
@@ -195,6 +200,7 @@ class NodeGenerator(nn.Module):
         self.register_buffer("x", torch.zeros(num_entities, num_features))
         self.register_buffer("label", torch.full((num_entities,), -1, dtype=torch.long))
         self.register_buffer("allowed", torch.ones(R2, num_entities, dtype=torch.bool))
+        self.register_buffer("vote_weight", torch.zeros(()))  # of the neighbour votes; fit_generator fits it
 
     # ------------------------------------------------------------------ graph
     def prepare(self, graph: KGraph) -> None:
@@ -248,6 +254,13 @@ class NodeGenerator(nn.Module):
         targets penalised, ``shape: (B, N)`` for ``z (B, width)``, ``relation (B,)``."""
         scores = self.link.query(z, relation) @ self.link.entity.weight.t()
         return scores + (~self.allowed[relation]).float() * WRONG_TYPE
+
+    def completion_logits(self, z: Tensor, relation: Tensor, votes: Tensor | None = None) -> Tensor:
+        """Target logits of entities known by some relationships: :meth:`target_logits`
+        plus their :mod:`~kgcomplete.models.neighbour_votes` ``votes (B, N)`` weighted by
+        ``vote_weight``; the decoder alone when ``votes`` is ``None``."""
+        logits = self.target_logits(z, relation)
+        return logits if votes is None else logits + vote_logits(votes, self.vote_weight)
 
     def edge_probabilities(self, z: Tensor) -> Tensor:
         r""":math:`P(\text{edge } r, t) = 1 - \exp(-\lambda_r \pi_{r,t})`, ``shape: (M, 2R, N)``."""

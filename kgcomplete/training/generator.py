@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -27,7 +28,9 @@ from kgcomplete.errors import GraphError
 from kgcomplete.graph import KGraph
 from kgcomplete.models.base import LinkPredictor, reciprocal_queries
 from kgcomplete.models.generator import LatentMixture, NodeGenerator, encode_entities
+from kgcomplete.models.neighbour_votes import fit_vote_weight, neighbour_votes
 from kgcomplete.models.vgae import kl_divergence
+from kgcomplete.proposals.entities import relationship_sets
 from kgcomplete.pyg import scatter
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 
@@ -229,6 +232,10 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
         loop.end_epoch(epoch, record, score)
     loop.restore_best()
     model.eval()
+    if len(valid):
+        fixed = torch.Generator()
+        fixed.set_state(valid_gen_state)
+        model.vote_weight.fill_(_fit_vote_weight(model, graph, triples, inc, valid, fixed))
     model.graph_ = graph
     model.mixture_ = fit_mixture(*encode_entities(model, graph), seed=seed)
     return GeneratorFit(model=model, history=loop.history, epochs=loop.epochs_run, seconds=loop.seconds,
@@ -254,6 +261,34 @@ def _validation_loss(model: NodeGenerator, triples: Tensor, inc: Tensor, valid: 
     terms = _step_losses(model, triples, inc, valid, gen, 0, share=0.5, sample=False)
     model.train()
     return float(terms["edges"] + terms["degree"] + terms["label"])
+
+
+@torch.no_grad()
+def _fit_vote_weight(model: NodeGenerator, graph: KGraph, triples: Tensor, inc: Tensor, valid: Tensor,
+                     gen: torch.Generator) -> float:
+    """The neighbour-vote weight (:func:`~kgcomplete.models.neighbour_votes.fit_vote_weight`)
+    that best completes the ``valid`` entities, masked together, from half their edges."""
+    N = model.num_entities
+    masked = torch.zeros(N, dtype=torch.bool)
+    masked[valid] = True
+    context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
+    local = torch.full((N,), -1, dtype=torch.long)
+    local[valid] = torch.arange(len(valid))
+    edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
+    edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
+    shown = torch.rand(len(edges), generator=gen) < 0.5
+    known, hidden = edges[shown], edges[~shown]
+    if not len(known) or not len(hidden):
+        return 0.0
+    mu, _ = model.posterior(model.encode_context(context), known, len(valid))
+    votes = neighbour_votes(relationship_sets(graph.with_triples(context.numpy())), known.numpy(),
+                            hidden[:, :2].numpy(), N)
+    R2 = 2 * model.num_relations
+    group = (edges[:, 0] * R2 + edges[:, 1]).numpy()   # (entity, relation): its true targets are ranked out
+    ids, inverse = np.unique(group, return_inverse=True)
+    targets_of = sp.csr_matrix((np.ones(len(edges)), (inverse, edges[:, 2].numpy())), shape=(len(ids), N))
+    known = torch.from_numpy(targets_of[np.searchsorted(ids, (hidden[:, 0] * R2 + hidden[:, 1]).numpy())].toarray() > 0)
+    return fit_vote_weight(model.target_logits(mu[hidden[:, 0]], hidden[:, 1]), votes, hidden[:, 2], known)
 
 
 def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Tensor, gen: torch.Generator,

@@ -68,7 +68,9 @@ def load_generator(path: str | Path) -> tuple[NodeGenerator, dict[str, list[str]
     blob = read_saved(path, "generator", GENERATOR_FORMAT)
     vocab = {k: list(blob[k]) for k in ("entities", "relations", "labels")}
     model = _empty(len(vocab["entities"]), len(vocab["relations"]), len(vocab["labels"]), blob["hparams"])
-    model.load_state_dict(blob["state_dict"])
+    state = dict(blob["state_dict"])
+    state.setdefault("vote_weight", torch.zeros(()))  # saved before the neighbour votes: the decoder alone
+    model.load_state_dict(state)
     model.mixture_ = LatentMixture(**blob["mixture"])
     model.eval()
     return model, vocab

@@ -126,6 +126,8 @@ def test_cli_evaluate_generator_json(tmp_path):
         for name in ("copy_random", "random_degree", "oracle"):
             assert 0.0 <= out["baselines"][name][key] <= 1.0, (name, key)
     assert set(out["kshot_mrr"]) == {"1", "3"} and set(out["link_predictor_kshot_mrr"]) == {"3"}
+    for part in ("kshot_decoder_mrr", "kshot_votes_mrr"):
+        assert all(0.0 < out[part][k] <= 1.0 for k in ("1", "3")), part
     assert out["seeds"] == [0] and "spread" in out and "candidates_3k" in out
     assert out["baselines"]["copy_random"]["duplicate_rate"] == 1.0, "copies are duplicates by definition"
     assert out["baselines"]["oracle_novel"]["duplicate_rate"] == 0.0, "the oracle's duplicates are dropped"
