@@ -64,7 +64,7 @@ from kgcomplete.errors import GraphError
 from kgcomplete.evaluation.ranking import filtered_ranks
 from kgcomplete.graph import KGraph
 from kgcomplete.models.generator import NodeGenerator, primary_labels
-from kgcomplete.models.neighbour_votes import neighbour_votes, vote_logits
+from kgcomplete.models.neighbour_votes import neighbour_votes
 from kgcomplete.proposals.entities import (
     DUPLICATE_JACCARD,
     decode,
@@ -181,11 +181,13 @@ def generator_kshot(model: NodeGenerator, graph: KGraph, entities: np.ndarray, s
         return {"mrr": float("nan"), "hits_at_10": float("nan"), "queries": 0}
     h = model.encode_context(torch.from_numpy(graph.triples))
     mu, _ = model.posterior(h, torch.as_tensor(rev), len(sets))
-    decoder = torch.cat([model.target_logits(mu[hid[i:i + 512, 0]], torch.as_tensor(hid[i:i + 512, 1]))
-                         for i in range(0, len(hid), 512)])
     votes = neighbour_votes(relationship_sets(graph), rev, hid[:, :2], graph.num_entities)
+    rel = torch.as_tensor(hid[:, 1])
+    chunks = [slice(i, i + 512) for i in range(0, len(hid), 512)]
+    completion = torch.cat([model.completion_logits(mu[hid[c, 0]], rel[c], votes[c]) for c in chunks])
+    decoder = torch.cat([model.target_logits(mu[hid[c, 0]], rel[c]) for c in chunks])
     rank = lambda scores: rank_hidden(scores, hid, sets, graph.num_entities, excluded)
-    out = _rank_summary(rank(decoder + vote_logits(votes, model.vote_weight)))
+    out = _rank_summary(rank(completion))
     out["decoder_mrr"] = _rank_summary(rank(decoder))["mrr"]
     out["votes_mrr"] = _rank_summary(rank(votes + 1e-6 * torch.softmax(decoder, 1)))["mrr"]
     out["vote_weight"] = float(model.vote_weight)

@@ -7,8 +7,8 @@ their own neighbours; an entity's vote for target ``t`` over relation ``r2`` is 
 these votes over its known relationships (item-based collaborative filtering over
 relationship sets; no training).
 
-The node generator adds ``vote_weight * log(vote + VOTE_FLOOR)`` to its decoder's logits
-when it completes an entity from known relationships (K-shot completion); the weight is
+The node generator adds ``w * log(vote + VOTE_FLOOR)`` to its decoder's logits when it
+completes an entity from known relationships (K-shot completion). The weight ``w`` is
 fitted on the generator's validation entities by the ranks it gives their hidden
 relationships (:func:`fit_vote_weight`).
 
@@ -29,7 +29,6 @@ VOTE_FLOOR = 0.01
 
 #: Weights :func:`fit_vote_weight` chooses from (0: the decoder alone).
 VOTE_WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0)
-
 
 def neighbour_votes(sets: sp.csr_matrix, known: np.ndarray, queries: np.ndarray, num_entities: int) -> Tensor:
     """Votes of every entity as the target of each query, ``shape: (Q, N)``.

@@ -267,8 +267,10 @@ def _validation_loss(model: NodeGenerator, triples: Tensor, inc: Tensor, valid: 
 def _fit_vote_weight(model: NodeGenerator, graph: KGraph, triples: Tensor, inc: Tensor, valid: Tensor,
                      gen: torch.Generator) -> float:
     """The neighbour-vote weight (:func:`~kgcomplete.models.neighbour_votes.fit_vote_weight`)
-    that best completes the ``valid`` entities, masked together, from half their edges."""
-    N = model.num_entities
+    that best completes the ``valid`` entities, masked together, each from ``ceil(degree **
+    u)`` of its edges (``u`` uniform: log-uniform counts, so that entities known by one or
+    two relationships, what completion is for, weigh as much as those known by many)."""
+    N, R2 = model.num_entities, 2 * model.num_relations
     masked = torch.zeros(N, dtype=torch.bool)
     masked[valid] = True
     context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
@@ -276,19 +278,23 @@ def _fit_vote_weight(model: NodeGenerator, graph: KGraph, triples: Tensor, inc: 
     local[valid] = torch.arange(len(valid))
     edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
     edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
-    shown = torch.rand(len(edges), generator=gen) < 0.5
-    known, hidden = edges[shown], edges[~shown]
-    if not len(known) or not len(hidden):
+    edges = edges[torch.randperm(len(edges), generator=gen)]
+    edges = edges[torch.argsort(edges[:, 0], stable=True)]
+    degree = torch.bincount(edges[:, 0], minlength=len(valid))
+    position = torch.arange(len(edges)) - (torch.cumsum(degree, 0) - degree)[edges[:, 0]]
+    count = torch.ceil(degree.float() ** torch.rand(len(valid), generator=gen)).long()
+    shown = position < count[edges[:, 0]]
+    revealed, hidden = edges[shown], edges[~shown]
+    if not len(revealed) or not len(hidden):
         return 0.0
-    mu, _ = model.posterior(model.encode_context(context), known, len(valid))
-    votes = neighbour_votes(relationship_sets(graph.with_triples(context.numpy())), known.numpy(),
+    mu, _ = model.posterior(model.encode_context(context), revealed, len(valid))
+    votes = neighbour_votes(relationship_sets(graph.with_triples(context.numpy())), revealed.numpy(),
                             hidden[:, :2].numpy(), N)
-    R2 = 2 * model.num_relations
-    group = (edges[:, 0] * R2 + edges[:, 1]).numpy()   # (entity, relation): its true targets are ranked out
+    group = (edges[:, 0] * R2 + edges[:, 1]).numpy()   # (entity, relation): its other true targets are ranked out
     ids, inverse = np.unique(group, return_inverse=True)
     targets_of = sp.csr_matrix((np.ones(len(edges)), (inverse, edges[:, 2].numpy())), shape=(len(ids), N))
-    known = torch.from_numpy(targets_of[np.searchsorted(ids, (hidden[:, 0] * R2 + hidden[:, 1]).numpy())].toarray() > 0)
-    return fit_vote_weight(model.target_logits(mu[hidden[:, 0]], hidden[:, 1]), votes, hidden[:, 2], known)
+    others = torch.from_numpy(targets_of[np.searchsorted(ids, (hidden[:, 0] * R2 + hidden[:, 1]).numpy())].toarray() > 0)
+    return fit_vote_weight(model.target_logits(mu[hidden[:, 0]], hidden[:, 1]), votes, hidden[:, 2], others)
 
 
 def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Tensor, gen: torch.Generator,

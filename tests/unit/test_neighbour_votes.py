@@ -49,13 +49,13 @@ def test_the_fitted_weight_follows_whether_votes_help():
 
 
 def test_the_generator_fits_a_vote_weight_and_its_completion_adds_the_votes():
-    graph = hub_graph()
-    fit = fit_generator(graph, epochs=30, seed=0, progress=False, threads=1)
-    model = fit.model
-    w = float(model.vote_weight)
-    assert w in VOTE_WEIGHTS and w > 0, "spokes of one hub share topics: the votes should help"
+    graph = hub_graph(groups=20)
+    model = fit_generator(graph, epochs=0, seed=0, progress=False, threads=1).model
+    # an untrained decoder ranks at random; spokes of one hub share their topic and place
+    assert float(model.vote_weight) in VOTE_WEIGHTS and float(model.vote_weight) > 0, \
+        "the votes rank better than an untrained decoder"
     z, rel = torch.zeros(2, model.width), torch.tensor([0, 1])
     votes = torch.rand(2, graph.num_entities)
     torch.testing.assert_close(model.completion_logits(z, rel, votes) - model.target_logits(z, rel),
-                               w * torch.log(votes + VOTE_FLOOR))
+                               model.vote_weight * torch.log(votes + VOTE_FLOOR))
     torch.testing.assert_close(model.completion_logits(z, rel), model.target_logits(z, rel))
