@@ -10,7 +10,8 @@ entities with at least two are scored. Held-out entities are never candidate nei
   relation and direction (filtered: the entity's other true neighbours removed; realistic
   ranks). Filtered MRR and Hits@10 of the generator's completion
   (:meth:`~kgcomplete.models.generator.NodeGenerator.completion_logits`), and the MRR of
-  its decoder alone and of its neighbour votes alone (``decoder_mrr``, ``votes_mrr``). For ``k = 3`` the project's default link predictor
+  its decoder alone and of its neighbour votes alone (``decoder_mrr``, ``votes_mrr``).
+  For ``k = 3`` the project's default link predictor
   (:func:`kgcomplete.evaluation.pipeline.default_settings`, :func:`kgcomplete.training.fit.fit`) is trained on
   the remaining graph *plus* the revealed edges and ranked the same way.
 * **Generation**: ``K`` (number of scored entities) and ``3K`` free proposals

@@ -170,6 +170,7 @@ class NodeGenerator(nn.Module):
 
     graph_: KGraph | None = None  # the training graph, set by fit_generator
     mixture_: LatentMixture | None = None  # the prior of free generation, set by fit_generator
+    vote_weight: Tensor  # the neighbour votes' weight in completion_logits (a buffer), set by fit_generator
 
     def __init__(self, num_entities: int, num_relations: int, num_labels: int, link: ComplEx | None = None,
                  dim: int = 64, hidden: int = 256, num_bases: int = 4, num_features: int = 0,
