@@ -106,6 +106,16 @@ def test_pruning_keeps_top_k_entities_per_query():
     assert isinstance(full, NBFNet) and full.hparams["top_k"] == 0
 
 
+def test_nbfnet_reads_the_whole_graph_by_default_only_up_to_a_thousand_entities():
+    from kgcomplete import datasets
+    from kgcomplete.training.defaults import NBFNET_FULL_GRAPH, default_settings
+
+    small, large = datasets.load("umls").train, datasets.load("codex-s").train
+    assert small.num_entities <= NBFNET_FULL_GRAPH < large.num_entities
+    assert (default_settings(small, "nbfnet")["top_k"], default_settings(small, "nbfnet")["max_degree"]) == (0, 0)
+    assert (default_settings(large, "nbfnet")["top_k"], default_settings(large, "nbfnet")["max_degree"]) == (100, 50)
+
+
 def test_training_samples_a_hubs_edges_and_scoring_reads_them_all():
     hub = KGraph.from_labeled_triples([("hub", "has", f"spoke{i}") for i in range(30)])
     model = make_model("nbfnet", hub.num_entities, hub.num_relations, dim=8, num_layers=1, top_k=0, max_degree=5)
