@@ -121,7 +121,9 @@ def fit_generator(graph: KGraph, *, link_model: LinkPredictor | None = None, epo
     masked in training; after each epoch once the KL weight is final they are masked
     together, half their edges (fixed) revealed, and the reconstruction of all their edges,
     counts and labels from the posterior means is the validation score. Training stops after
-    ``patience`` validations without improvement and keeps the best state.
+    ``patience`` validations without improvement and keeps the best state. The validation
+    entities then fit the weight of the neighbour votes in K-shot completion
+    (:meth:`~kgcomplete.models.generator.NodeGenerator.completion_logits`).
 
     Args:
         graph: the existing graph (labels are what the label head predicts).
