@@ -273,13 +273,7 @@ def _fit_vote_weight(model: NodeGenerator, graph: KGraph, triples: Tensor, inc: 
     u)`` of its edges (``u`` uniform: log-uniform counts, so that entities known by one or
     two relationships, what completion is for, weigh as much as those known by many)."""
     N, R2 = model.num_entities, 2 * model.num_relations
-    masked = torch.zeros(N, dtype=torch.bool)
-    masked[valid] = True
-    context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
-    local = torch.full((N,), -1, dtype=torch.long)
-    local[valid] = torch.arange(len(valid))
-    edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
-    edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
+    context, edges = _mask(triples, inc, valid, N)
     edges = edges[torch.randperm(len(edges), generator=gen)]
     edges = edges[torch.argsort(edges[:, 0], stable=True)]
     degree = torch.bincount(edges[:, 0], minlength=len(valid))
@@ -299,19 +293,25 @@ def _fit_vote_weight(model: NodeGenerator, graph: KGraph, triples: Tensor, inc: 
     return fit_vote_weight(model.target_logits(mu[hidden[:, 0]], hidden[:, 1]), votes, hidden[:, 2], others)
 
 
+def _mask(triples: Tensor, inc: Tensor, chosen: Tensor, num_entities: int) -> tuple[Tensor, Tensor]:
+    """Mask the ``chosen`` entities: the triples left as context, and the chosen entities'
+    edges to the rest as rows ``(local id, r2, neighbour)``, local ids in ``chosen`` order."""
+    masked = torch.zeros(num_entities, dtype=torch.bool)
+    masked[chosen] = True
+    context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
+    local = torch.full((num_entities,), -1, dtype=torch.long)
+    local[chosen] = torch.arange(len(chosen))
+    edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
+    return context, torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
+
+
 def _step_losses(model: NodeGenerator, triples: Tensor, inc: Tensor, chosen: Tensor, gen: torch.Generator,
                  link_batch: int, share: float | None = None, sample: bool = True) -> dict[str, Tensor]:
     """One node-dropout step: mask ``chosen``, encode each from a random share of its
     edges (``share`` for all when given), reconstruct all of them from a sampled code (the
     posterior mean when not ``sample``)."""
-    N, n_mask = model.num_entities, len(chosen)
-    masked = torch.zeros(N, dtype=torch.bool)
-    masked[chosen] = True
-    context = triples[~(masked[triples[:, 0]] | masked[triples[:, 2]])]
-    local = torch.full((N,), -1, dtype=torch.long)
-    local[chosen] = torch.arange(n_mask)
-    edges = inc[masked[inc[:, 0]] & ~masked[inc[:, 2]]]
-    edges = torch.stack([local[edges[:, 0]], edges[:, 1], edges[:, 2]], 1)
+    n_mask = len(chosen)
+    context, edges = _mask(triples, inc, chosen, model.num_entities)
     shares = torch.rand(n_mask, generator=gen) if share is None else torch.full((n_mask,), share)
     revealed = edges[torch.rand(len(edges), generator=gen) < shares[edges[:, 0]]]  # each its own share
     h = model.encode_context(context)
