@@ -42,6 +42,8 @@ from kgcomplete.records import EntityProposal, ProposedRelation
 DUPLICATE_JACCARD = 0.5  # sets this similar are duplicates: of an existing entity, or of each other
 MIN_KEYS = 2  # a proposal sheds shared relationships (to differ from the others) down to this many
 ROUNDS = 3  # decoding rounds (each twice the codes of the last) while proposals are short of the count
+FREE_OVERSAMPLE = 32  # codes decoded per free proposal, the first round (the most probable are kept)
+ANCHORED_OVERSAMPLE = 4  # the same per anchored proposal (each code decodes 2R * N probabilities)
 
 
 @dataclass
@@ -269,7 +271,7 @@ def anchored_codes(model: NodeGenerator, graph: KGraph, anchor: int, weights: np
 def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[str] | None = None,
                      count: int = 10, label: str | None = None, min_probability: float = 0.5,
                      min_novelty: float = 0.5, max_relations: int = 10, seed: int = 0,
-                     oversample: int = 4) -> list[EntityProposal]:
+                     oversample: int | None = None) -> list[EntityProposal]:
     """Propose new entities for ``graph`` (the graph the generator was trained on).
 
     Args:
@@ -286,7 +288,8 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         seed: sampling seed. (default: :obj:`0`)
         oversample: codes decoded per requested proposal, the first round; no two
             proposals are duplicates, so up to :data:`ROUNDS` rounds of twice as many
-            follow while fewer than ``count`` are distinct. (default: :obj:`4`)
+            follow while fewer than ``count`` are distinct. (default:
+            :data:`FREE_OVERSAMPLE` free, :data:`ANCHORED_OVERSAMPLE` anchored)
 
     Returns:
         Proposals by probability (descending), at most ``count`` (per anchor), no two of
@@ -307,7 +310,8 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
         label_id = graph.labels.index(label)
     if not anchors:
         cands = free_candidates(generator, count, label_id, existing, gen, min_probability=min_probability,
-                                min_novelty=min_novelty, max_relations=max_relations, oversample=oversample)
+                                min_novelty=min_novelty, max_relations=max_relations,
+                                oversample=oversample or FREE_OVERSAMPLE)
         return [to_proposal(c, graph, generator) for c in cands]
     index = graph.entity_index()
     unknown = [a for a in anchors if a not in index]
@@ -316,6 +320,7 @@ def propose_entities(generator: NodeGenerator, graph: KGraph, *, anchors: list[s
     label_arr = generator.label.numpy()
     counts, expected = label_mean_counts(graph, label_arr)
     out: list[Candidate] = []
+    oversample = oversample or ANCHORED_OVERSAMPLE
     for key in anchors:
         a = index[key]
         weights = anchor_slots(counts, expected, a)
@@ -348,6 +353,9 @@ def free_candidates(generator: NodeGenerator, count: int, label: int | None, exi
     rest (:func:`pick_distinct`). A single global ranking instead lets the labels whose
     relationships are surest crowd out the others. While fewer than ``count`` distinct
     candidates are found, up to :data:`ROUNDS` rounds decode twice as many codes again.
+    More codes let the ranking find surer candidates: on codex-s (seeds 0-2, 64 mixture
+    components) matched F1 was 0.324, 0.330 and 0.334 with 4, 16 and 32 codes a proposal;
+    the order matters (0.29 in random order).
     """
     mixture, width = generator.mixture_, existing.shape[1]
     if mixture is None:

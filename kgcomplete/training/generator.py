@@ -35,10 +35,17 @@ from kgcomplete.pyg import scatter
 from kgcomplete.training.loop import TrainingLoop, seed_everything, set_threads
 
 
-def fit_mixture(codes: Tensor, labels: Tensor, components: int = 4, iterations: int = 20,
+def fit_mixture(codes: Tensor, labels: Tensor, components: int = 64, iterations: int = 20,
                 seed: int = 0) -> LatentMixture:
     """Fit up to ``components`` diagonal Gaussians per label (k-means, then the members'
-    mean and spread; at least 5 entities a component)."""
+    mean and spread; at least 5 entities a component).
+
+    Many small components make a sharp prior: codes drawn from a few wide ones fall between
+    the kinds of entity and decode to blurred sets. On codex-s (seeds 0-2) free proposals
+    matched held-out entities with F1 0.324 from 64 components against 0.292 from 4 (both
+    4 codes a proposal), and 0.334 from 64 components with 32 codes against 0.324 from 4
+    with 64 codes.
+    """
     gen = torch.Generator().manual_seed(seed)
     rows: list[tuple[int, int, Tensor, Tensor]] = []
     floor = codes.std(0).mean() * 0.05 + 1e-4
