@@ -111,19 +111,24 @@ def novelty(sets: sp.csr_matrix, existing: sp.csr_matrix, chunk: int = 512) -> t
 def decode(model: NodeGenerator, z: torch.Tensor, *, min_probability: float = 0.5, max_relations: int = 10,
            chunk: int = 32) -> list[Candidate]:
     """Decode codes ``(M, width)`` into candidates: the most likely label and the at most
-    ``max_relations`` relationships with probability >= ``min_probability``."""
-    out: list[Candidate] = []
+    ``max_relations`` relationships with probability >= ``min_probability``.
+
+    The top relationships of all codes are gathered first and the candidates built after:
+    small arrays kept between the large per-chunk buffers fragmented the heap (on codex-s,
+    3,264 codes held 3.4 GB after decoding).
+    """
+    k = min(max_relations, 2 * model.num_relations * model.num_entities)
+    top_p, top_k = torch.zeros(len(z), k), torch.zeros(len(z), k, dtype=torch.long)
+    lab_p, lab = torch.ones(len(z)), torch.full((len(z),), -1, dtype=torch.long)
     for i in range(0, len(z), chunk):
         zc = z[i:i + chunk]
-        probs = model.edge_probabilities(zc).flatten(1)
-        top_p, top_k = probs.topk(min(max_relations, probs.shape[1]), dim=1)
-        lab_p, lab = torch.softmax(model.label_logits(zc), 1).max(1)
-        for row in range(len(zc)):
-            keep = top_p[row] >= min_probability
-            out.append(Candidate(label=int(lab[row]) if model.num_labels else -1,
-                                 label_probability=float(lab_p[row]) if model.num_labels else 1.0,
-                                 keys=top_k[row][keep].numpy(), probabilities=top_p[row][keep].numpy()))
-    return out
+        top_p[i:i + chunk], top_k[i:i + chunk] = model.edge_probabilities(zc).flatten(1).topk(k, dim=1)
+        if model.num_labels:
+            lab_p[i:i + chunk], lab[i:i + chunk] = torch.softmax(model.label_logits(zc), 1).max(1)
+    keep = (top_p >= min_probability).numpy()
+    probs, keys, lab_p_np, lab_np = top_p.numpy(), top_k.numpy(), lab_p.numpy(), lab.numpy()
+    return [Candidate(label=int(lab_np[row]), label_probability=float(lab_p_np[row]),
+                      keys=keys[row][keep[row]], probabilities=probs[row][keep[row]]) for row in range(len(z))]
 
 
 def filter_novel(candidates: list[Candidate], existing: sp.csr_matrix, width: int, *,
