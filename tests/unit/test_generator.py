@@ -16,6 +16,7 @@ from kgcomplete.models.generator import primary_labels
 from kgcomplete.proposals.entities import (
     DUPLICATE_JACCARD,
     Candidate,
+    decode,
     filter_novel,
     jaccard,
     pick_distinct,
@@ -125,6 +126,24 @@ def test_free_generation_keeps_the_labels_proportions(trained):
     assert any(counts[lab] > quotas.get(lab, 0) for lab in graph.labels), \
         "the labels short of distinct proposals leave their places to others"
     assert [p.probability for p in props] == sorted((p.probability for p in props), reverse=True)
+
+
+def test_decode_keeps_each_codes_most_likely_relationships_whatever_the_chunk(trained):
+    graph, fit = trained
+    z, _ = fit.model.mixture_.sample(40, None, torch.Generator().manual_seed(0))
+    one = decode(fit.model, z, min_probability=0.5, max_relations=2, chunk=7)
+    with torch.no_grad():
+        probs = fit.model.edge_probabilities(z).flatten(1)
+        labels = fit.model.label_logits(z).argmax(1)
+    for row, c in enumerate(one):
+        top = probs[row].topk(2)
+        kept = top.values >= 0.5
+        assert c.keys.tolist() == top.indices[kept].tolist() and c.label == int(labels[row])
+        assert np.allclose(c.probabilities, top.values[kept].numpy())
+    sure = (probs >= 0.5).sum(1)
+    assert bool((sure < 2).any()) and bool((sure > 2).any()), "the threshold and the cap both bite"
+    other = decode(fit.model, z, min_probability=0.5, max_relations=2, chunk=64)
+    assert [c.keys.tolist() for c in other] == [c.keys.tolist() for c in one]
 
 
 def test_copies_are_filtered_and_duplicates_among_candidates_shed_or_are_left_out():
