@@ -313,11 +313,27 @@ def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, 
                  gen: torch.Generator) -> torch.Tensor:
     """Binary cross-entropy of each ``(row, answer)`` pair against ``k`` random entities of
     its row, the negatives weighted by their softmax at ``temperature`` (self-adversarial).
+    Negatives are strict, as NBFNet's: never another answer of the same row (redrawn, and
+    left out of the loss if still one after :data:`STRICT_DRAWS` draws).
     ``logits``: ``shape: (B, N)`` (the queries scored against all entities once)."""
-    pos = logits[row, answer]
-    neg = logits[row.unsqueeze(1), torch.randint(logits.shape[1], (len(row), k), generator=gen)]
-    weight = torch.softmax(temperature * neg.detach(), dim=1)
+    answers = torch.zeros(logits.shape, dtype=torch.bool, device=row.device)
+    answers[row, answer] = True
+    rows = row.unsqueeze(1).expand(-1, k)
+    cand = torch.randint(logits.shape[1], rows.shape, generator=gen).to(row.device)
+    for _ in range(STRICT_DRAWS - 1):
+        hit = answers[rows, cand]
+        if not bool(hit.any()):
+            break
+        cand[hit] = torch.randint(logits.shape[1], (int(hit.sum()),), generator=gen).to(row.device)
+    true_negative = ~answers[rows, cand]
+    pos, neg = logits[row, answer], logits[rows, cand]
+    weight = torch.softmax((temperature * neg.detach()).masked_fill(~true_negative, float("-inf")), dim=1)
+    weight = torch.nan_to_num(weight)   # a row whose every draw was an answer adds no negative
     return -(F.logsigmoid(pos) + (weight * F.logsigmoid(-neg)).sum(1)).mean() / 2
+
+
+#: Draws of a negative before it is left out for being another answer of its row.
+STRICT_DRAWS = 10
 
 
 #: Validation ranks at most this many scores (queries x entities) against all entities:

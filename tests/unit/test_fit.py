@@ -307,3 +307,19 @@ def test_validation_ranks_a_fixed_sample_on_large_graphs():
     assert len(big) == 1_000 and np.array_equal(big, valid_sample(g, 2_000_000))
     small = g.with_triples(g.triples[:300])
     assert np.array_equal(valid_sample(small, 2_000_000), small.triples)
+
+
+def test_bce_negatives_are_never_another_answer_of_the_row():
+    """NBFNet's strict negatives: a row with many answers does not push them down as negatives.
+    Answers score +20, the rest -20: any answer drawn as a negative would cost about 20."""
+    from kgcomplete.training.fit import _grouped_bce
+
+    logits = torch.full((2, 10), -20.0)
+    logits[0, :8] = 20.0          # row 0: eight answers of ten entities
+    logits[1, :10] = 20.0         # row 1: every entity an answer, so no negative at all
+    row = torch.tensor([0] * 8 + [1] * 10)
+    answer = torch.cat([torch.arange(8), torch.arange(10)])
+    loss = _grouped_bce(logits.requires_grad_(), row, answer, 32, 0.5, torch.Generator().manual_seed(0))
+    assert torch.isfinite(loss) and loss.item() < 1e-3
+    (grad,) = torch.autograd.grad(loss, logits)
+    assert torch.all(grad[0, :8] <= 0), "no answer of row 0 is pushed down"
