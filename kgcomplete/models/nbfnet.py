@@ -62,9 +62,6 @@ class NBFNet(LinkPredictor):
         top_k (int): entities kept per query after each layer; ``0`` keeps all. (default: :obj:`100`)
         max_degree (int): edges an entity sends along per layer in training; ``0`` all.
             (default: :obj:`50`)
-        concat_hidden (bool): score from every layer's states side by side, not the last
-            layer's alone, as NBFNet does. (default: :obj:`False`, the layout of models saved
-            before it existed; the training defaults turn it on)
         score_max_degree (int): the same when scoring (evaluation, suggestions, explanations);
             ``0`` all. A hub's answers are reached only through its edges: on nell_v1's test
             graph, whose hub has 661 edges, reading all of them lifts the test MRR of one
@@ -77,18 +74,16 @@ class NBFNet(LinkPredictor):
     inductive = True
 
     def __init__(self, num_entities: int, num_relations: int, dim: int = 32, num_layers: int = 4,
-                 top_k: int = 100, max_degree: int = 50, score_max_degree: int = 0, seed: int = 0,
-                 concat_hidden: bool = False) -> None:
+                 top_k: int = 100, max_degree: int = 50, score_max_degree: int = 0, seed: int = 0) -> None:
         super().__init__(num_entities, num_relations)
         self.dim, self.num_layers = int(dim), int(num_layers)
         self.top_k, self.max_degree, self.seed = int(top_k), int(max_degree), int(seed)
-        self.score_max_degree, self.concat_hidden = int(score_max_degree), bool(concat_hidden)
+        self.score_max_degree = int(score_max_degree)
         self.hparams.update(dim=self.dim, num_layers=self.num_layers, top_k=self.top_k, max_degree=self.max_degree,
-                            score_max_degree=self.score_max_degree, seed=self.seed, concat_hidden=self.concat_hidden)
+                            score_max_degree=self.score_max_degree, seed=self.seed)
         self.query = nn.Embedding(2 * num_relations, self.dim)
         self.layers = nn.ModuleList(NBFLayer(self.dim, 2 * num_relations) for _ in range(self.num_layers))
-        width = self.dim * (self.num_layers if self.concat_hidden else 1)
-        self.mlp = nn.Sequential(nn.Linear(width + self.dim, self.dim), nn.ReLU(), nn.Linear(self.dim, 1))
+        self.mlp = nn.Sequential(nn.Linear(2 * self.dim, self.dim), nn.ReLU(), nn.Linear(self.dim, 1))
         for name in ("edge_src", "edge_dst", "edge_type", "edge_keys", "edge_order"):
             self.register_buffer(name, torch.zeros(0, dtype=torch.long))
         self.register_buffer("rowptr", torch.zeros(num_entities + 1, dtype=torch.long))
@@ -163,8 +158,7 @@ class NBFNet(LinkPredictor):
 
         Returns:
             ``(keys, h, q)``: the reached ``(query, entity)`` pairs as sorted keys
-            ``query * N + entity`` ``(M,)``, their states ``(M, dim)`` (``(M, layers * dim)``
-            with ``concat_hidden``: zeros for the layers before an entity was reached), and the query vectors
+            ``query * N + entity`` ``(M,)``, their states ``(M, dim)``, and the query vectors
             ``(B, dim)``. ``edge_weight`` ``(2E,)`` scales each edge's messages (for the
             gradient-based explanations).
         """
@@ -172,7 +166,6 @@ class NBFNet(LinkPredictor):
         q = self.query(relation)
         heads = torch.arange(B, device=q.device) * N + entity
         keys, h = heads, q
-        earlier = torch.zeros(B, 0, device=q.device)   # the previous layers' states, with concat_hidden
         hidden = self._hidden if self.training else None
         degree = self.rowptr[1:] - self.rowptr[:-1]
         cap = self.max_degree if self.training else self.score_max_degree
@@ -201,42 +194,35 @@ class NBFNet(LinkPredictor):
             agg = torch.zeros(len(new_keys), self.dim, device=q.device)
             agg = agg.index_add(0, slot[target], message).index_add(0, slot[heads], q)
             old = torch.zeros(len(new_keys), self.dim, device=q.device).index_copy(0, slot[keys], h)
-            if self.concat_hidden and i > 0:
-                earlier = torch.zeros(len(new_keys), earlier.shape[1], device=q.device).index_copy(0, slot[keys], earlier)
             h = torch.relu(layer.norm(layer.update(torch.cat([old, agg], 1)))) + old
             keys = new_keys
             if self.top_k > 0 and i < self.num_layers - 1:
-                keys, h, kept = self._prune(layer, keys, h, q, heads)
-                earlier = earlier[kept] if self.concat_hidden and kept is not None and i > 0 else earlier
-            if self.concat_hidden and i < self.num_layers - 1:
-                earlier = torch.cat([earlier, h], 1) if i > 0 else h
-        return keys, (torch.cat([earlier, h], 1) if self.concat_hidden and self.num_layers > 1 else h), q
+                keys, h = self._prune(layer, keys, h, q, heads)
+        return keys, h, q
 
-    def _prune(self, layer: NBFLayer, keys: Tensor, h: Tensor, q: Tensor, heads: Tensor
-               ) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Gate the states by their priority and keep the ``top_k`` best per query (and the
-        heads); the third value is the mask of the kept rows (``None``: all kept)."""
+    def _prune(self, layer: NBFLayer, keys: Tensor, h: Tensor, q: Tensor, heads: Tensor) -> tuple[Tensor, Tensor]:
+        """Gate the states by their priority and keep the ``top_k`` best per query (and the heads)."""
         N = self.num_entities
         qb = keys // N
         priority = layer.priority(torch.cat([h, q[qb]], 1)).squeeze(1)
         h = h * torch.sigmoid(priority).unsqueeze(1)
         counts = torch.bincount(qb, minlength=len(q))
         if int(counts.max()) <= self.top_k:
-            return keys, h, None
+            return keys, h
         by_priority = torch.argsort(priority.detach(), descending=True, stable=True)
         order = by_priority[torch.argsort(qb[by_priority], stable=True)]
         position = torch.arange(len(keys), device=keys.device) - (torch.cumsum(counts, 0) - counts)[qb[order]]
         keep = torch.zeros(len(keys), dtype=torch.bool, device=keys.device)
         keep[order[position < self.top_k]] = True
         keep |= torch.isin(keys, heads)
-        return keys[keep], h[keep], keep
+        return keys[keep], h[keep]
 
     # ------------------------------------------------------------------ scoring
     def score_queries(self, entity: Tensor, relation: Tensor, state: Any = None) -> Tensor:
         B, N = len(entity), self.num_entities
         keys, h, q = self.propagate(entity, relation)
         reached = self.mlp(torch.cat([h, q[keys // N]], 1)).squeeze(1)
-        unreached = self.mlp(torch.cat([q.new_zeros(B, h.shape[1]), q], 1))  # (B, 1)
+        unreached = self.mlp(torch.cat([torch.zeros_like(q), q], 1))  # (B, 1)
         return unreached.expand(B, N).reshape(-1).index_put((keys,), reached).view(B, N)
 
     def explain_paths(self, head: int, relation: int, tail: int, num_paths: int = 2, beam: int = 10

@@ -106,51 +106,6 @@ def test_pruning_keeps_top_k_entities_per_query():
     assert isinstance(full, NBFNet) and full.hparams["top_k"] == 0
 
 
-@pytest.mark.parametrize("top_k", [0, 4])
-def test_concat_hidden_lines_up_each_layers_states_with_the_entities_reached(top_k):
-    """Block ``l`` of a ``concat_hidden`` state is the state after ``l + 1`` layers (gated
-    when that layer pruned), zero where the entity was not reached or was pruned then."""
-    train, _ = planted_graph()
-    N, dim = train.num_entities, 8
-    deep = make_model("nbfnet", N, train.num_relations, dim=dim, num_layers=3, top_k=top_k, max_degree=0,
-                      concat_hidden=True)
-    deep.prepare(train)
-    entity, relation = torch.arange(6), torch.tensor([0, 1, 2, 3, 0, 1])
-    deep.eval()
-    with torch.no_grad():
-        keys, h, q = deep.propagate(entity, relation)
-        assert h.shape == (len(keys), 3 * dim)
-        assert torch.equal(h[:, 2 * dim:], deep.propagate(entity, relation)[1][:, 2 * dim:])
-        for depth in (1, 2):
-            shallow = make_model("nbfnet", N, train.num_relations, dim=dim, num_layers=depth, top_k=top_k,
-                                 max_degree=0)
-            shallow.prepare(train)
-            shallow.load_state_dict({k: v for k, v in deep.state_dict().items() if not k.startswith("mlp")},
-                                    strict=False)
-            for i in range(depth):
-                shallow.layers[i].load_state_dict(deep.layers[i].state_dict())
-            shallow.eval()
-            keys_s, h_s, _ = shallow.propagate(entity, relation)
-            if top_k:   # the deep model pruned after this layer: its states are gated, some dropped
-                layer = deep.layers[depth - 1]
-                h_s = h_s * torch.sigmoid(layer.priority(torch.cat([h_s, q[keys_s // N]], 1)))
-            block = h[:, (depth - 1) * dim:depth * dim]
-            at = {int(k): i for i, k in enumerate(keys_s)}
-            kept = 0
-            for row, key in enumerate(keys.tolist()):
-                if block[row].abs().sum() == 0:
-                    continue
-                kept += 1
-                assert key in at, "a state for an entity this layer had not reached"
-                assert torch.allclose(block[row], h_s[at[key]], atol=1e-6)
-            expected = len(keys_s) if not top_k else min(len(keys_s), len(entity) * (top_k + 1))
-            assert kept >= (expected if not top_k else len(entity))
-            if not top_k:
-                assert kept == len(keys_s), "every entity reached by this layer keeps its state"
-    scores = deep.score_queries(entity, relation)
-    assert scores.shape == (6, N) and torch.isfinite(scores).all()
-
-
 def test_nbfnet_reads_the_whole_graph_by_default_only_up_to_a_thousand_entities():
     from kgcomplete import datasets
     from kgcomplete.training.defaults import NBFNET_FULL_GRAPH, default_settings
