@@ -107,7 +107,8 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         progress: show a tqdm progress bar. (default: :obj:`True`)
         loss: ``"1-n"`` (cross-entropy over all entities), ``"bce"`` (each query's rows
             scored against all entities once, binary cross-entropy of its answers against
-            ``num_negatives`` random entities weighted self-adversarially, as NBFNet trains)
+            ``num_negatives`` random entities, never another answer of the query, weighted
+            self-adversarially, as NBFNet trains)
             ``"sampled"`` (softmax over the answer and ``num_negatives`` random entities
             shared by the batch) or ``"nsamp"`` (sampled negatives, self-adversarial).
             (default: :obj:`"1-n"`)
