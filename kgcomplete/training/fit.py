@@ -310,6 +310,10 @@ def _check_memory(name: str, train: KGraph, model_kw: dict[str, Any], batch_size
                           batch_size, targets)
 
 
+#: Draws of a negative before it is left out for being another answer of its row.
+STRICT_DRAWS = 10
+
+
 def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, k: int, temperature: float,
                  gen: torch.Generator) -> torch.Tensor:
     """Binary cross-entropy of each ``(row, answer)`` pair against ``k`` random entities of
@@ -326,15 +330,11 @@ def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, 
         if not bool(hit.any()):
             break
         cand[hit] = torch.randint(logits.shape[1], (int(hit.sum()),), generator=gen).to(row.device)
-    true_negative = ~answers[rows, cand]
+    still_answer = answers[rows, cand]
     pos, neg = logits[row, answer], logits[rows, cand]
-    weight = torch.softmax((temperature * neg.detach()).masked_fill(~true_negative, float("-inf")), dim=1)
+    weight = torch.softmax((temperature * neg.detach()).masked_fill(still_answer, float("-inf")), dim=1)
     weight = torch.nan_to_num(weight)   # a row whose every draw was an answer adds no negative
     return -(F.logsigmoid(pos) + (weight * F.logsigmoid(-neg)).sum(1)).mean() / 2
-
-
-#: Draws of a negative before it is left out for being another answer of its row.
-STRICT_DRAWS = 10
 
 
 #: Validation ranks at most this many scores (queries x entities) against all entities:
