@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import inspect
 import time
 import warnings
@@ -79,8 +80,8 @@ class FitResult:
 
 
 def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
-        epochs: int = 100, batch_size: int = 512, group_answers: bool = True, lr: float | None = None,
-        optimizer: str | None = None, patience: int = 5, eval_every: int = 5, seed: int = 0, progress: bool = True,
+        epochs: int = 100, batch_size: int = 512, group_answers: bool = True, answer_parts: int = 1,
+        lr: float | None = None, optimizer: str | None = None, patience: int = 5, eval_every: int = 5, seed: int = 0, progress: bool = True,
         loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
         adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
         negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
@@ -99,6 +100,10 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
             answer, as for one row per triple: the same gradient per epoch, from a fifth to a
             third of the scoring on the benchmarks; PyKEEN calls these rows LCWA); ``False``
             scores one row per triple. (default: :obj:`True`)
+        answer_parts: with grouped rows, deal each query's answers at random into up to this
+            many rows an epoch (:meth:`QueryGroups.split`). A row hides only its own answers'
+            edges, so a query with many answers still reads the paths through the others,
+            as at test time; it costs up to this many times the propagation. (default: :obj:`1`)
         lr: learning rate. (default: the model's ``learning_rate``)
         optimizer: ``"adagrad"`` or ``"adam"``. (default: the model's ``optimizer``)
         patience: validations without improvement before stopping. (default: :obj:`5`)
@@ -180,17 +185,19 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
                         should_stop=should_stop, progress=progress, desc=type(model).__name__)
     for epoch in loop:
         model.train()
-        perm = torch.randperm(len(groups) if groups is not None else len(queries), generator=gen)
+        rows = groups.split(answer_parts, gen) if groups is not None and answer_parts > 1 else groups
+        perm = torch.randperm(len(rows) if rows is not None else len(queries), generator=gen)
         total, steps = 0.0, 0
         for i in range(0, len(perm), batch_size):
-            if groups is not None:   # each distinct query once, against all its answers
-                entity, relation, row, answer = groups.batch(perm[i:i + batch_size])
+            if rows is not None:   # each distinct query once (or once a part), against its answers
+                entity, relation, row, answer = rows.batch(perm[i:i + batch_size])
                 q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
                 model.hide_triples(q)
                 state = model.encode()
                 logits = model.score_queries(entity, relation, state)
                 if loss == "bce":
-                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen)
+                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen,
+                                              rows.known(perm[i:i + batch_size]))
                 else:
                     batch_loss = grouped_cross_entropy(logits, row, answer, label_smoothing)
             elif sampled:
@@ -260,6 +267,8 @@ class QueryGroups:
     Attributes:
         entity, relation: ``shape: (Q,)`` the distinct queries.
         counts: ``shape: (Q,)`` answers per query; ``answers`` holds them query by query.
+        query, whole: each row's query in ``whole``, the groups before :meth:`split`
+            (``self`` and every row's own index when not split).
     """
 
     def __init__(self, queries: torch.Tensor, width: int) -> None:
@@ -269,9 +278,35 @@ class QueryGroups:
         self.entity, self.relation = unique // width, unique % width
         self.answers = queries[order, 2]
         self.starts = torch.cumsum(self.counts, 0) - self.counts
+        self.query, self.whole = torch.arange(len(self.counts)), self
 
     def __len__(self) -> int:
         return len(self.counts)
+
+    def split(self, parts: int, gen: torch.Generator) -> QueryGroups:
+        """The same queries with each one's answers dealt at random into ``min(parts,
+        count)`` rows. A row hides only its own answers' edges in training, so a query still
+        reads the paths through its other answers, as it does when it is asked at test time;
+        :meth:`known` still gives each row all the answers of its query."""
+        key = torch.repeat_interleave(torch.arange(len(self)), self.counts)
+        shuffled = torch.randperm(len(key), generator=gen)
+        order = shuffled[torch.argsort(key[shuffled], stable=True)]   # answers shuffled within each query
+        deal = torch.arange(len(key)) - torch.repeat_interleave(self.starts, self.counts)
+        part = key * parts + deal % parts
+        by_part = torch.argsort(part, stable=True)
+        chunks = copy.copy(self)
+        unique, chunks.counts = torch.unique_consecutive(part[by_part], return_counts=True)
+        chunks.query = unique // parts
+        chunks.entity, chunks.relation = self.entity[chunks.query], self.relation[chunks.query]
+        chunks.answers = self.answers[order][by_part]
+        chunks.starts = torch.cumsum(chunks.counts, 0) - chunks.counts
+        return chunks
+
+    def known(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(row, answer)``: every known answer of the query of each row ``index`` (more than
+        :meth:`batch` gives when the rows come from :meth:`split`)."""
+        _, _, row, answer = self.whole.batch(self.query[index])
+        return row, answer
 
     def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(entity, relation, row, answer)`` of the queries ``index``: ``entity`` and
@@ -315,14 +350,17 @@ STRICT_DRAWS = 10
 
 
 def _grouped_bce(logits: torch.Tensor, row: torch.Tensor, answer: torch.Tensor, k: int, temperature: float,
-                 gen: torch.Generator) -> torch.Tensor:
+                 gen: torch.Generator, known: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
     """Binary cross-entropy of each ``(row, answer)`` pair against ``k`` random entities of
     its row, the negatives weighted by their softmax at ``temperature`` (self-adversarial).
     Negatives are strict, as NBFNet's: never another answer of the same row (redrawn, and
-    left out of the loss if still one after :data:`STRICT_DRAWS` draws).
+    left out of the loss if still one after :data:`STRICT_DRAWS` draws). ``known``
+    ``(row, answer)`` adds answers that are no positive of this batch but no negative either.
     ``logits``: ``shape: (B, N)`` (the queries scored against all entities once)."""
     answers = torch.zeros(logits.shape, dtype=torch.bool, device=row.device)
     answers[row, answer] = True
+    if known is not None:
+        answers[known[0].to(row.device), known[1].to(row.device)] = True
     rows = row.unsqueeze(1).expand(-1, k)
     cand = torch.randint(logits.shape[1], rows.shape, generator=gen).to(row.device)
     for _ in range(STRICT_DRAWS - 1):

@@ -323,3 +323,42 @@ def test_bce_negatives_are_never_another_answer_of_the_row():
     assert torch.isfinite(loss) and loss.item() < 1e-3
     (grad,) = torch.autograd.grad(loss, logits)
     assert torch.all(grad[0, :8] <= 0), "no answer of row 0 is pushed down"
+
+
+def test_split_rows_deal_each_answer_once_and_know_all_of_their_query():
+    """``QueryGroups.split``: every (query, answer) pair lands in exactly one row, a query
+    with ``n`` answers gets ``min(parts, n)`` rows, and ``known`` gives each row all the
+    answers of its query (so they stay out of its negatives)."""
+    from kgcomplete.training.fit import QueryGroups
+    gen = torch.Generator().manual_seed(0)
+    queries = torch.stack([torch.randint(0, 6, (300,), generator=gen), torch.randint(0, 3, (300,), generator=gen),
+                           torch.randint(0, 40, (300,), generator=gen)], 1)
+    groups = QueryGroups(queries, 3)
+    rows = groups.split(4, gen)
+    assert len(rows) == int(groups.counts.clamp(max=4).sum()) > len(groups)
+    entity, relation, row, answer = rows.batch(torch.arange(len(rows)))
+    assert sorted(zip(entity[row].tolist(), relation[row].tolist(), answer.tolist())) == sorted(map(tuple, queries.tolist()))
+    assert int(rows.counts.max()) <= int(groups.counts.max() + 3) // 4
+    index = torch.tensor([3, 0, 7])
+    _, _, row, answer = rows.batch(index)
+    known_row, known_answer = rows.known(index)
+    for i, q in enumerate(rows.query[index].tolist()):
+        theirs = set(known_answer[known_row == i].tolist())
+        assert theirs == set(groups.batch(torch.tensor([q]))[3].tolist())
+        assert set(answer[row == i].tolist()) < theirs or groups.counts[q] == 1
+    assert groups.split(4, gen).answers.tolist() != rows.answers.tolist()    # dealt afresh each time
+
+
+def test_bce_never_draws_a_known_answer_outside_the_batch_as_a_negative():
+    """With split rows, a query's other answers are no positives of the row but still no
+    negatives: scored +20 they would cost about 20 each if drawn."""
+    from kgcomplete.training.fit import _grouped_bce
+
+    logits = torch.full((1, 10), -20.0)
+    logits[0, :8] = 20.0
+    row, answer = torch.tensor([0, 0]), torch.tensor([0, 1])          # this row's part: two answers
+    known = (torch.zeros(8, dtype=torch.long), torch.arange(8))        # its query: eight
+    loss = _grouped_bce(logits.requires_grad_(), row, answer, 32, 0.5, torch.Generator().manual_seed(0), known)
+    assert loss.item() < 1e-3
+    without = _grouped_bce(logits, row, answer, 32, 0.5, torch.Generator().manual_seed(0))
+    assert without.item() > 1.0
