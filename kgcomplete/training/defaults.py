@@ -31,7 +31,7 @@ MODEL_SETTINGS: dict[str, dict[str, Any]] = {
     "vgae": dict(dim=200, batch_size=256),
     "argva": dict(dim=200, batch_size=256),
     "nbfnet": dict(dim=32, num_layers=4, top_k=100, max_degree=50, batch_size=64, epochs=30, eval_every=1, patience=3,
-                   loss="bce", num_negatives=32, adversarial_temperature=0.5),
+                   loss="bce", num_negatives=32, adversarial_temperature=0.5, answers_per_row=4),
     "common_neighbours": {},
     "adamic_adar": {},
     "path_rules": {},

@@ -80,7 +80,7 @@ class FitResult:
 
 
 def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
-        epochs: int = 100, batch_size: int = 512, group_answers: bool = True, answer_parts: int = 1,
+        epochs: int = 100, batch_size: int = 512, group_answers: bool = True, answers_per_row: int = 0,
         lr: float | None = None, optimizer: str | None = None, patience: int = 5, eval_every: int = 5, seed: int = 0, progress: bool = True,
         loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
         adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
@@ -100,10 +100,11 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
             answer, as for one row per triple: the same gradient per epoch, from a fifth to a
             third of the scoring on the benchmarks; PyKEEN calls these rows LCWA); ``False``
             scores one row per triple. (default: :obj:`True`)
-        answer_parts: with grouped rows, deal each query's answers at random into up to this
-            many rows an epoch (:meth:`QueryGroups.split`). A row hides only its own answers'
-            edges, so a query with many answers still reads the paths through the others,
-            as at test time; it costs up to this many times the propagation. (default: :obj:`1`)
+        answers_per_row: with grouped rows, split each query's answers at random into rows
+            of at most this many, afresh each epoch (:meth:`QueryGroups.split`); ``0`` keeps
+            them all in one row. A row hides only its own answers' edges from a GNN, so a
+            query with many answers still reads the paths through the others, as it does at
+            test time. (default: :obj:`0`)
         lr: learning rate. (default: the model's ``learning_rate``)
         optimizer: ``"adagrad"`` or ``"adam"``. (default: the model's ``optimizer``)
         patience: validations without improvement before stopping. (default: :obj:`5`)
@@ -185,11 +186,11 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
                         should_stop=should_stop, progress=progress, desc=type(model).__name__)
     for epoch in loop:
         model.train()
-        rows = groups.split(answer_parts, gen) if groups is not None and answer_parts > 1 else groups
+        rows = groups.split(answers_per_row, gen) if groups is not None and answers_per_row > 0 else groups
         perm = torch.randperm(len(rows) if rows is not None else len(queries), generator=gen)
         total, steps = 0.0, 0
         for i in range(0, len(perm), batch_size):
-            if rows is not None:   # each distinct query once (or once a part), against its answers
+            if rows is not None:   # each distinct query (or each part of its answers) once
                 entity, relation, row, answer = rows.batch(perm[i:i + batch_size])
                 q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
                 model.hide_triples(q)
@@ -283,20 +284,20 @@ class QueryGroups:
     def __len__(self) -> int:
         return len(self.counts)
 
-    def split(self, parts: int, gen: torch.Generator) -> QueryGroups:
-        """The same queries with each one's answers dealt at random into ``min(parts,
-        count)`` rows. A row hides only its own answers' edges in training, so a query still
+    def split(self, size: int, gen: torch.Generator) -> QueryGroups:
+        """The same queries with each one's answers shuffled into rows of at most ``size``
+        (``ceil(count / size)`` rows a query). A row hides only its own answers' edges in training, so a query still
         reads the paths through its other answers, as it does when it is asked at test time;
         :meth:`known` still gives each row all the answers of its query."""
         key = torch.repeat_interleave(torch.arange(len(self)), self.counts)
         shuffled = torch.randperm(len(key), generator=gen)
         order = shuffled[torch.argsort(key[shuffled], stable=True)]   # answers shuffled within each query
         deal = torch.arange(len(key)) - torch.repeat_interleave(self.starts, self.counts)
-        part = key * parts + deal % parts
+        part = key * len(self.answers) + deal // size
         by_part = torch.argsort(part, stable=True)
         chunks = copy.copy(self)
         unique, chunks.counts = torch.unique_consecutive(part[by_part], return_counts=True)
-        chunks.query = unique // parts
+        chunks.query = unique // len(self.answers)
         chunks.entity, chunks.relation = self.entity[chunks.query], self.relation[chunks.query]
         chunks.answers = self.answers[order][by_part]
         chunks.starts = torch.cumsum(chunks.counts, 0) - chunks.counts
