@@ -87,6 +87,27 @@ def test_training_queries_do_not_see_their_own_edge():
     assert not torch.allclose(seen, unhidden)
 
 
+def test_a_training_row_hides_only_its_own_answers():
+    """With ``answers_per_row`` 2, a query with six answers trains in three rows, and each
+    step hides the edges of two answers: the other four stay readable, as at test time."""
+    rows = [("h", "r", f"a{i}") for i in range(6)] + [(f"a{i}", "s", f"a{i + 1}") for i in range(5)]
+    train = KGraph.from_labeled_triples(rows)
+    hidden: list[int] = []
+
+    class Recording(NBFNet):
+        def hide_triples(self, triples: torch.Tensor) -> None:
+            super().hide_triples(triples)
+            hidden.append(int(self._hidden.sum()) // 2)   # each triple hides an edge and its reciprocal
+
+    model = Recording(train.num_entities, train.num_relations, dim=8, top_k=0, max_degree=0)
+    fit(model, train, None, epochs=1, batch_size=1, loss="bce", answers_per_row=2, progress=False, threads=1)
+    # (h, r) in 3 rows of 2; the other 16 reciprocal queries have one answer each
+    assert len(hidden) == 3 + (2 * len(rows) - 6) and max(hidden) == 2
+    hidden.clear()
+    fit(model, train, None, epochs=1, batch_size=1, loss="bce", progress=False, threads=1)
+    assert max(hidden) == 6       # one row a query hides all six answers at once
+
+
 def test_pruning_keeps_top_k_entities_per_query():
     train, _ = planted_graph()
     full = make_model("nbfnet", train.num_entities, train.num_relations, dim=8, top_k=0, max_degree=0)
