@@ -82,8 +82,7 @@ class FitResult:
 def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
         epochs: int = 100, batch_size: int = 512, group_answers: bool = True, answers_per_row: int = 0,
         lr: float | None = None, optimizer: str | None = None, patience: int = 5, eval_every: int = 5, seed: int = 0,
-        progress: bool = True,
-        loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
+        progress: bool = True, loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
         adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
         negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
         should_stop: Callable[[], bool] | None = None, **model_kw: Any) -> FitResult:
@@ -287,9 +286,9 @@ class QueryGroups:
 
     def split(self, size: int, gen: torch.Generator) -> QueryGroups:
         """The same queries with each one's answers shuffled into rows of at most ``size``
-        (``ceil(count / size)`` rows a query). A row hides only its own answers' edges in training, so a query still
-        reads the paths through its other answers, as it does when it is asked at test time;
-        :meth:`known` still gives each row all the answers of its query."""
+        (``ceil(count / size)`` rows a query). A row hides only its own answers' edges in
+        training, so a query still reads the paths through its other answers, as it does when
+        it is asked at test time; :meth:`known` still gives each row all its query's answers."""
         key = torch.repeat_interleave(torch.arange(len(self)), self.counts)
         shuffled = torch.randperm(len(key), generator=gen)
         order = shuffled[torch.argsort(key[shuffled], stable=True)]   # answers shuffled within each query
