@@ -82,8 +82,8 @@ class FitResult:
 def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, *,
         epochs: int = 100, batch_size: int = 512, group_answers: bool = True, answers_per_row: int = 0,
         lr: float | None = None, optimizer: str | None = None, patience: int = 5, eval_every: int = 5, seed: int = 0,
-        progress: bool = True, loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None, num_negatives: int = 32,
-        adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
+        progress: bool = True, loss: str = "1-n", label_smoothing: float = 0.0, candidates: int | None = None,
+        num_negatives: int = 32, adversarial_temperature: float = 1.0, negatives: np.ndarray | None = None,
         negative_weight: float = 1.0, max_seconds: float | None = None, threads: int | None = None,
         should_stop: Callable[[], bool] | None = None, **model_kw: Any) -> FitResult:
     """Train ``model`` on ``train``, early-stopping on the filtered MRR on ``valid``.
