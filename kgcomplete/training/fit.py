@@ -191,14 +191,15 @@ def fit(model: LinkPredictor | str, train: KGraph, valid: KGraph | None = None, 
         total, steps = 0.0, 0
         for i in range(0, len(perm), batch_size):
             if rows is not None:   # each distinct query (or each part of its answers) once
-                entity, relation, row, answer = rows.batch(perm[i:i + batch_size])
+                index = perm[i:i + batch_size]
+                entity, relation, row, answer = rows.batch(index)
                 q = torch.stack([entity[row], relation[row], answer], 1)   # one row per triple, for the penalty
                 model.hide_triples(q)
                 state = model.encode()
                 logits = model.score_queries(entity, relation, state)
                 if loss == "bce":
-                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen,
-                                              rows.known(perm[i:i + batch_size]))
+                    known = rows.known(index) if rows is not groups else None   # unsplit: the batch's own
+                    batch_loss = _grouped_bce(logits, row, answer, num_negatives, adversarial_temperature, gen, known)
                 else:
                     batch_loss = grouped_cross_entropy(logits, row, answer, label_smoothing)
             elif sampled:
