@@ -23,6 +23,7 @@ from kgcomplete.proposals.entities import (
     propose_entities,
     relationship_sets,
     sets_matrix,
+    typicality,
 )
 from kgcomplete.training.generator import fit_generator
 
@@ -146,6 +147,32 @@ def test_decode_keeps_each_codes_most_likely_relationships_whatever_the_chunk(tr
     assert [c.keys.tolist() for c in other] == [c.keys.tolist() for c in one]
 
 
+def test_typicality_credits_the_likeness_of_common_entities_of_its_label_one_to_one():
+    width = 100
+    common = [np.array([1, 2, 3, 10 + i]) for i in range(20)]  # label 0: a shared core and one key of their own
+    rare = [np.array([50, 51, 60 + i]) for i in range(5)]      # label 1
+    existing = sets_matrix(common + rare, width)
+    entity_labels = np.array([0] * 20 + [1] * 5)
+    sets = sets_matrix([np.array([1, 2, 3, 99]), np.array([1, 2, 3, 99]), np.array([70, 71]),
+                        np.array([50, 51, 98])], width)
+    labels = np.array([0, 1, 0, 1])
+    score = typicality(sets, labels, existing, entity_labels, count=5, seed=0)
+    assert score[0] > score[3] > 0.0, "a likeness of the common kind first, then of the rare one"
+    assert score[1] == 0.0 and score[2] == 0.0, "the same set under another label, and a set like no entity"
+    assert score[0] == pytest.approx(0.75)  # F1 2*3/8 with every label-0 entity, and one is drawn every time
+    one = typicality(sets_matrix([np.array([1, 2, 3, 99]), np.array([1, 2, 3, 98])], width), np.array([0, 0]),
+                     existing, entity_labels, count=1, seed=0)
+    assert one.sum() <= 0.75 + 1e-9, "one entity drawn a time is matched to one candidate, not to both"
+
+
+def test_pick_distinct_follows_the_scores_it_is_given():
+    cands = [Candidate(label=0, label_probability=1.0, keys=np.array(k), probabilities=np.array(p))
+             for k, p in (([1, 2], [0.9, 0.9]), ([5, 6], [0.2, 0.2]))]
+    assert pick_distinct([dataclasses.replace(c) for c in cands], 10, 1)[0].keys.tolist() == [1, 2]
+    chosen = pick_distinct([dataclasses.replace(c) for c in cands], 10, 1, scores=np.array([0.1, 0.5]))
+    assert chosen[0].keys.tolist() == [5, 6], "the higher score first, not the more probable"
+
+
 def test_copies_are_filtered_and_duplicates_among_candidates_shed_or_are_left_out():
     graph = hub_graph()
     n, width = graph.num_entities, 2 * graph.num_relations * graph.num_entities
@@ -165,7 +192,8 @@ def test_copies_are_filtered_and_duplicates_among_candidates_shed_or_are_left_ou
     assert sets[1] == set(new[1:].tolist()), "the first 'new' shed its least probable shared key (hub1)"
     assert kept[1].support == 2, "the second 'new' sheds hub1 too, is still its duplicate: left out, counted"
     assert sets[2] == set(other.tolist()) and len(kept) == 3
-    assert pick_distinct([dataclasses.replace(c) for c in novel], width, 1)[0].support == 1, "full: none counted"
+    full = pick_distinct([dataclasses.replace(c) for c in novel], width, 1)
+    assert full[0].support == 3, "full at once: the two later 'new' duplicate it and count, 'other' does not"
     assert len(pick_distinct([dataclasses.replace(c) for c in novel], width, 3, taken=[other])) == 2
 
 
