@@ -294,13 +294,12 @@ class QueryGroups:
         shuffled = torch.randperm(len(key), generator=gen)
         order = shuffled[torch.argsort(key[shuffled], stable=True)]   # answers shuffled within each query
         deal = torch.arange(len(key)) - torch.repeat_interleave(self.starts, self.counts)
-        part = key * len(self.answers) + deal // size
-        by_part = torch.argsort(part, stable=True)
+        part = key * len(self.answers) + deal // size   # ascending: answers are stored query by query
         chunks = copy.copy(self)
-        unique, chunks.counts = torch.unique_consecutive(part[by_part], return_counts=True)
+        unique, chunks.counts = torch.unique_consecutive(part, return_counts=True)
         chunks.query = unique // len(self.answers)
         chunks.entity, chunks.relation = self.entity[chunks.query], self.relation[chunks.query]
-        chunks.answers = self.answers[order][by_part]
+        chunks.answers = self.answers[order]
         chunks.starts = torch.cumsum(chunks.counts, 0) - chunks.counts
         return chunks
 
